@@ -1,0 +1,175 @@
+//! `PlsClient`: signs RPC calls and sends them on the shared HTTP client.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::config::{ClientConfig, Service};
+use crate::error::SdkError;
+use crate::http::{self, Exchange, Reply};
+use crate::queue::TokenCache;
+use crate::rpc::{make_nonce, RpcRequest, SignedRequest, SigningContext};
+use crate::timefmt::rpc_timestamp_now;
+
+/// A configured client. Cheap to clone; clones share the connection pool.
+#[derive(Debug, Clone)]
+pub struct PlsClient {
+    config: ClientConfig,
+    http: reqwest::Client,
+    /// Temporary MNS credentials per message type, shared by clones.
+    mns_tokens: Arc<TokenCache>,
+}
+
+impl PlsClient {
+    /// A client for `config`, on the process-wide pool for its connect timeout.
+    pub fn new(config: ClientConfig) -> Result<Self, SdkError> {
+        let http = http::shared_client(config.connect_timeout)?;
+        Ok(PlsClient { config, http, mns_tokens: Arc::new(TokenCache::new()) })
+    }
+
+    /// The configuration this client was built with.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The pooled HTTP client (the MNS client sends on it too).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The per-type cache of temporary MNS credentials (see [`crate::queue`]).
+    pub(crate) fn mns_tokens(&self) -> &TokenCache {
+        &self.mns_tokens
+    }
+
+    /// Signs `request` for `service` with a fresh timestamp and nonce.
+    pub fn sign(&self, service: Service, request: &RpcRequest) -> SignedRequest {
+        let timestamp = rpc_timestamp_now();
+        let nonce = make_nonce();
+        request.sign(&SigningContext {
+            endpoint: self.config.endpoints.of(service),
+            credentials: &self.config.credentials,
+            user_agent: &self.config.user_agent,
+            sdk_client: &self.config.sdk_client,
+            timestamp: &timestamp,
+            nonce: &nonce,
+        })
+    }
+
+    /// Sends one RPC call and applies the original's result rule.
+    pub async fn call(&self, service: Service, request: &RpcRequest) -> Result<Value, SdkError> {
+        let (signed, reply) = self.call_raw(service, request).await?;
+        crate::response::interpret(&signed.action, &signed.url, reply.status, &reply.body)
+    }
+
+    /// Sends one RPC call and hands back the raw reply, for callers that
+    /// convert the body themselves (the Node binding).
+    pub async fn call_raw(&self, service: Service, request: &RpcRequest) -> Result<(SignedRequest, Reply), SdkError> {
+        let signed = self.sign(service, request);
+        let (connect_timeout, read_timeout) = self.timeouts(request);
+        let http = if connect_timeout == self.config.connect_timeout {
+            self.http.clone()
+        } else {
+            http::shared_client(connect_timeout)?
+        };
+        let reply = http::send(
+            &http,
+            Exchange {
+                action: &signed.action,
+                method: &signed.method,
+                url: &signed.url,
+                headers: &signed.headers,
+                body: signed.body.clone(),
+                connect_timeout,
+                read_timeout,
+            },
+        )
+        .await?;
+        Ok((signed, reply))
+    }
+
+    fn timeouts(&self, request: &RpcRequest) -> (Duration, Duration) {
+        let opts = &request.options;
+        (
+            opts.connect_timeout.unwrap_or(self.config.connect_timeout),
+            opts.read_timeout.unwrap_or(self.config.read_timeout),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Credentials, Endpoints};
+    use crate::params::ParamValue;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A one-shot HTTP server: answers every connection with `reply`, or never answers.
+    async fn serve(reply: Option<&'static str>) -> (String, tokio::task::JoinHandle<Vec<String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let handle = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 8192];
+            let n = socket.read(&mut buf).await.unwrap();
+            seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            match reply {
+                Some(body) => {
+                    let response = format!(
+                        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
+                        body.len(),
+                        body
+                    );
+                    socket.write_all(response.as_bytes()).await.unwrap();
+                }
+                None => tokio::time::sleep(Duration::from_secs(5)).await,
+            }
+            seen
+        });
+        (url, handle)
+    }
+
+    fn client(url: &str, read_ms: u64) -> PlsClient {
+        let mut config = ClientConfig::new(Credentials {
+            access_key_id: "id".into(),
+            access_key_secret: "secret".into(),
+            security_token: None,
+        });
+        config.endpoints = Endpoints::resolve(Some(url), None, None, None).unwrap();
+        config.read_timeout = Duration::from_millis(read_ms);
+        PlsClient::new(config).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_error_body_rejects_whatever_the_status() {
+        let (url, server) = serve(Some(r#"{"Code":"isv.BIND_CONFLICT","Message":"conflict"}"#)).await;
+        let request = RpcRequest::new("BindAxb", vec![("PhoneNoA".into(), ParamValue::from("1"))]);
+        let err = client(&url, 3000).call(Service::Dypls, &request).await.unwrap_err();
+        assert_eq!(err.code(), "isv.BIND_CONFLICT");
+        let seen = server.await.unwrap().join("");
+        assert!(seen.starts_with("GET /?AccessKeyId=id&Action=BindAxb&"), "{seen}");
+        assert!(seen.contains("x-acs-action: BindAxb") && seen.contains("x-acs-version: 2017-05-25"), "{seen}");
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_times_out() {
+        let (url, _server) = serve(None).await;
+        let started = std::time::Instant::now();
+        let err = client(&url, 200).call(Service::Dypls, &RpcRequest::new("BindAxb", vec![])).await.unwrap_err();
+        assert!(err.is_timeout(), "{err:?}");
+        assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_a_connection_error() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let err = client(&url, 1000).call(Service::Dypls, &RpcRequest::new("BindAxb", vec![])).await.unwrap_err();
+        assert_eq!(err.code(), "SDK.ConnectionFailed", "{err}");
+        assert!(!err.to_string().contains("secret"));
+    }
+}

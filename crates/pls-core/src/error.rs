@@ -1,0 +1,155 @@
+//! Every way a call can fail, as values with a stable `code`.
+
+use std::fmt;
+
+/// A failed call. `code()` is what programs branch on; `Display` is for people.
+/// Nothing here ever holds the access-key secret.
+#[derive(Debug, Clone)]
+pub enum SdkError {
+    /// The service answered with a body `Code` outside the success set.
+    Api {
+        /// The body's `Code`, as `String(Code)`.
+        code: String,
+        /// The body's `Message`, as `${Message}`.
+        message: String,
+        /// The whole parsed body.
+        data: serde_json::Value,
+        /// The request URL (query included, as the original reports it).
+        url: String,
+    },
+    /// No answer in time. `phase` says whether the connection or the response was late.
+    Timeout { action: String, url: String, phase: TimeoutPhase, millis: u64 },
+    /// The connection could not be made (refused, DNS, TLS).
+    Connect { action: String, url: String, cause: String },
+    /// The connection broke, or the body could not be read.
+    Network { action: String, url: String, cause: String },
+    /// The body is not the JSON (or XML) the protocol promises.
+    InvalidResponse { action: String, url: String, status: u16, cause: String },
+    /// Bad input that the caller can fix (bad endpoint, bad option).
+    InvalidArgument { message: String },
+    /// The MNS service answered with an `<Error>` document.
+    Mns { code: String, message: String, request_id: String, host_id: String, status: u16, method: String, url: String },
+    /// A temporary token response without AccessKeyId, AccessKeySecret and SecurityToken.
+    TokenFailed,
+}
+
+/// Which part of the exchange ran out of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutPhase {
+    /// Opening the connection.
+    Connect,
+    /// Waiting for or reading the response.
+    Read,
+}
+
+impl SdkError {
+    /// The stable code: the service's own for API errors, `SDK.*` otherwise.
+    pub fn code(&self) -> String {
+        match self {
+            SdkError::Api { code, .. } => code.clone(),
+            SdkError::Timeout { .. } => "SDK.Timeout".into(),
+            SdkError::Connect { .. } => "SDK.ConnectionFailed".into(),
+            SdkError::Network { .. } => "SDK.NetworkError".into(),
+            SdkError::InvalidResponse { .. } => "SDK.InvalidResponse".into(),
+            SdkError::InvalidArgument { .. } => "SDK.InvalidArgument".into(),
+            SdkError::Mns { code, .. } => format!("MNS.{code}"),
+            SdkError::TokenFailed => "SDK.TokenFailed".into(),
+        }
+    }
+
+    /// The JS `name` the original gives this failure.
+    pub fn name(&self) -> String {
+        match self {
+            SdkError::Api { code, .. } => format!("{code}Error"),
+            SdkError::Timeout { .. } => "RequestTimeoutError".into(),
+            SdkError::Mns { code, .. } => format!("MNS{code}Error"),
+            SdkError::TokenFailed => "TypeError".into(),
+            _ => "Error".into(),
+        }
+    }
+
+    /// True for failures where the request may never have reached the service.
+    pub fn is_connect(&self) -> bool {
+        matches!(self, SdkError::Connect { .. } | SdkError::Timeout { phase: TimeoutPhase::Connect, .. })
+    }
+
+    /// True when the call ran out of time.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, SdkError::Timeout { .. })
+    }
+}
+
+impl fmt::Display for SdkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // The original's exact message, which callers may parse.
+            SdkError::Api { message, url, .. } => write!(f, "{message}, URL: {url}"),
+            SdkError::Timeout { action, url, phase: TimeoutPhase::Connect, millis } => {
+                write!(f, "{action}: ConnectTimeout: no connection within {millis} ms to {}", origin(url))
+            }
+            SdkError::Timeout { action, url, phase: TimeoutPhase::Read, millis } => {
+                write!(f, "{action}: ReadTimeout: no complete response within {millis} ms from {}", origin(url))
+            }
+            SdkError::Connect { action, url, cause } => {
+                write!(f, "{action}: cannot connect to {}: {cause}", origin(url))
+            }
+            SdkError::Network { action, url, cause } => {
+                write!(f, "{action}: the connection to {} failed: {cause}", origin(url))
+            }
+            SdkError::InvalidResponse { action, url, status, cause } => {
+                write!(f, "{action}: {} answered HTTP {status} with a body that is not valid: {cause}", origin(url))
+            }
+            SdkError::InvalidArgument { message } => f.write_str(message),
+            // The original's MNS message: `GET <url> failed with 404. requestid: ..., hostid: ..., message: ...`
+            SdkError::Mns { message, request_id, host_id, status, method, url, .. } => write!(
+                f,
+                "{method} {url} failed with {status}. requestid: {request_id}, hostid: {host_id}, message: {message}"
+            ),
+            SdkError::TokenFailed => f.write_str("get token fail"),
+        }
+    }
+}
+
+impl std::error::Error for SdkError {}
+
+/// Scheme, host and port of a URL: enough to say where, without the signed query.
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    match url[after_scheme..].find('/') {
+        Some(slash) => &url[..after_scheme + slash],
+        None => url,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_error_keeps_the_original_message_and_name() {
+        let err = SdkError::Api {
+            code: "isv.BIND_CONFLICT".into(),
+            message: "bind conflict".into(),
+            data: serde_json::Value::Null,
+            url: "http://h/?a=b".into(),
+        };
+        assert_eq!(err.to_string(), "bind conflict, URL: http://h/?a=b");
+        assert_eq!(err.name(), "isv.BIND_CONFLICTError");
+        assert_eq!(err.code(), "isv.BIND_CONFLICT");
+    }
+
+    #[test]
+    fn transport_errors_name_the_action_and_not_the_query() {
+        let err = SdkError::Timeout {
+            action: "BindAxb".into(),
+            url: "https://dyplsapi.aliyuncs.com/?Signature=x".into(),
+            phase: TimeoutPhase::Read,
+            millis: 3000,
+        };
+        let text = err.to_string();
+        assert!(text.starts_with("BindAxb: ReadTimeout"), "{text}");
+        assert!(text.contains("https://dyplsapi.aliyuncs.com") && !text.contains("Signature"), "{text}");
+        assert_eq!(err.code(), "SDK.Timeout");
+        assert!(err.is_timeout() && !err.is_connect());
+    }
+}
