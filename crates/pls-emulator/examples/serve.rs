@@ -1,0 +1,78 @@
+//! Runs the emulator as its own process:
+//! `cargo run -p pls-emulator --example serve -- [--port N] [--host H]
+//! [--clock "YYYY-MM-DD HH:mm:ss"] [--account ID] [--stateless] [--threads N]`.
+//! The first stdout line is the base URL; it serves until SIGINT/SIGTERM.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use pls_emulator::{start, EmulatorConfig};
+
+fn parse_args() -> Result<(EmulatorConfig, usize), String> {
+    let mut config = EmulatorConfig::default();
+    let mut threads = 0;
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--port" => config.port = Some(value()?.parse().map_err(|e| format!("--port: {e}"))?),
+            "--host" => config.host = Some(value()?),
+            "--clock" => config.clock = Some(value()?),
+            "--account" => config.account = Some(value()?),
+            "--threads" => threads = value()?.parse().map_err(|e| format!("--threads: {e}"))?,
+            "--stateless" => config.stateless = true,
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok((config, threads))
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn main() -> ExitCode {
+    let (config, threads) = match parse_args() {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("pls-emulator: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if threads > 0 {
+        builder.worker_threads(threads);
+    }
+    let runtime = match builder.enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("pls-emulator: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let emulator = match start(config).await {
+            Ok(emulator) => emulator,
+            Err(e) => {
+                eprintln!("pls-emulator: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("{}", emulator.url());
+        let _ = std::io::stdout().flush();
+        wait_for_signal().await;
+        emulator.stop().await;
+        ExitCode::SUCCESS
+    })
+}

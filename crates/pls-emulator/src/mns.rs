@@ -1,0 +1,650 @@
+//! MNS queues at `/queues/{queue}/messages`: ReceiveMessage with long
+//! polling and visibility timeouts, DeleteMessage by ReceiptHandle, the
+//! request signature check, and the XML documents of SPEC section 4.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::Response;
+use base64::Engine;
+use md5::{Digest, Md5};
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use crate::clock::real_now_ms;
+use crate::ids::Ids;
+use crate::signature::{mns_signature, mns_string_to_sign, signatures_equal};
+use crate::App;
+
+const NAMESPACE: &str = "http://mns.aliyuncs.com/doc/v1/";
+const DEFAULT_VISIBILITY_MS: i64 = 30_000;
+const MAX_WAIT_SECONDS: u64 = 30;
+const SKEW_MS: i64 = 15 * 60 * 1000;
+
+/// One message and its delivery state (times on the real clock).
+#[derive(Debug, Clone)]
+struct Message {
+    id: String,
+    body: String,
+    body_md5: String,
+    enqueue_ms: i64,
+    next_visible_ms: i64,
+    first_dequeue_ms: i64,
+    dequeue_count: u32,
+    receipt_handle: Option<String>,
+}
+
+#[derive(Debug)]
+struct QueueState {
+    messages: Vec<Message>,
+    visibility_ms: i64,
+}
+
+/// A queue: its messages behind a lock, and a Notify that wakes long polls
+/// when a message is enqueued.
+#[derive(Debug)]
+pub struct Queue {
+    state: Mutex<QueueState>,
+    arrived: Notify,
+}
+
+/// What a receive hands out: a copy of the message as delivered.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    message_id: String,
+    receipt_handle: String,
+    body_md5: String,
+    body: String,
+    enqueue_ms: i64,
+    next_visible_ms: i64,
+    first_dequeue_ms: i64,
+    dequeue_count: u32,
+}
+
+/// A queue's counts, for the state dump.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueSummary {
+    name: String,
+    messages: usize,
+    visible: usize,
+    in_flight: usize,
+    visibility_timeout_seconds: i64,
+}
+
+/// Outcome of one receive attempt.
+enum Attempt {
+    Got(Delivery),
+    /// Nothing visible; the earliest real time a message becomes visible.
+    Empty(Option<i64>),
+}
+
+impl Queue {
+    fn new() -> Self {
+        Queue {
+            state: Mutex::new(QueueState {
+                messages: Vec::new(),
+                visibility_ms: DEFAULT_VISIBILITY_MS,
+            }),
+            arrived: Notify::new(),
+        }
+    }
+
+    /// Enqueues a JSON object as a base64 MessageBody and wakes waiters.
+    pub fn enqueue(&self, payload: &serde_json::Value, ids: &Ids) {
+        let body = base64::engine::general_purpose::STANDARD.encode(payload.to_string());
+        let body_md5 = Md5::digest(body.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        let now = real_now_ms();
+        let message = Message {
+            id: ids.hex(32),
+            body,
+            body_md5,
+            enqueue_ms: now,
+            next_visible_ms: now,
+            first_dequeue_ms: 0,
+            dequeue_count: 0,
+            receipt_handle: None,
+        };
+        if let Ok(mut state) = self.state.lock() {
+            state.messages.push(message);
+        }
+        self.arrived.notify_waiters();
+    }
+
+    fn try_receive(&self, now_ms: i64, ids: &Ids) -> Attempt {
+        let Ok(mut state) = self.state.lock() else {
+            return Attempt::Empty(None);
+        };
+        let visibility = state.visibility_ms;
+        match state
+            .messages
+            .iter_mut()
+            .find(|m| m.next_visible_ms <= now_ms)
+        {
+            Some(m) => {
+                m.next_visible_ms = now_ms + visibility;
+                m.dequeue_count += 1;
+                if m.first_dequeue_ms == 0 {
+                    m.first_dequeue_ms = now_ms;
+                }
+                // A new handle per receive, so a consumer that lost its
+                // lease cannot delete a message someone else now holds.
+                let handle = format!("1-{}", ids.hex(32));
+                m.receipt_handle = Some(handle.clone());
+                Attempt::Got(Delivery {
+                    message_id: m.id.clone(),
+                    receipt_handle: handle,
+                    body_md5: m.body_md5.clone(),
+                    body: m.body.clone(),
+                    enqueue_ms: m.enqueue_ms,
+                    next_visible_ms: m.next_visible_ms,
+                    first_dequeue_ms: m.first_dequeue_ms,
+                    dequeue_count: m.dequeue_count,
+                })
+            }
+            None => Attempt::Empty(state.messages.iter().map(|m| m.next_visible_ms).min()),
+        }
+    }
+
+    /// Long-polls up to `wait` for a visible message.
+    async fn receive(
+        &self,
+        wait: Duration,
+        ids: &Ids,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Option<Delivery> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Registered before looking, so an enqueue between the look and
+            // the wait still wakes us.
+            let arrived = self.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            let now = real_now_ms();
+            let wake_at = match self.try_receive(now, ids) {
+                Attempt::Got(d) => return Some(d),
+                Attempt::Empty(next_visible) => {
+                    let next = next_visible.map(|t| {
+                        tokio::time::Instant::now() + Duration::from_millis((t - now).max(1) as u64)
+                    });
+                    next.map_or(deadline, |n| n.min(deadline))
+                }
+            };
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::select! {
+                _ = arrived => {}
+                _ = tokio::time::sleep_until(wake_at) => {}
+                _ = shutdown.changed() => return None,
+            }
+        }
+    }
+
+    /// Deletes by the handle of the latest receive, while still invisible.
+    fn delete(&self, handle: &str, now_ms: i64) -> bool {
+        let Ok(mut state) = self.state.lock() else {
+            return false;
+        };
+        let before = state.messages.len();
+        state.messages.retain(|m| {
+            !(m.receipt_handle.as_deref() == Some(handle) && m.next_visible_ms > now_ms)
+        });
+        state.messages.len() != before
+    }
+
+    fn summary(&self, name: &str) -> QueueSummary {
+        let now = real_now_ms();
+        match self.state.lock() {
+            Ok(s) => {
+                let visible = s
+                    .messages
+                    .iter()
+                    .filter(|m| m.next_visible_ms <= now)
+                    .count();
+                QueueSummary {
+                    name: name.to_string(),
+                    messages: s.messages.len(),
+                    visible,
+                    in_flight: s.messages.len() - visible,
+                    visibility_timeout_seconds: s.visibility_ms / 1000,
+                }
+            }
+            Err(_) => QueueSummary {
+                name: name.to_string(),
+                messages: 0,
+                visible: 0,
+                in_flight: 0,
+                visibility_timeout_seconds: 0,
+            },
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            s.messages.clear();
+            s.visibility_ms = DEFAULT_VISIBILITY_MS;
+        }
+    }
+
+    /// Sets how long a received message stays invisible.
+    pub fn set_visibility(&self, seconds: u64) {
+        if let Ok(mut s) = self.state.lock() {
+            s.visibility_ms = (seconds as i64).saturating_mul(1000);
+        }
+    }
+}
+
+/// The account's queues; a fixed set, so long polls can hold on to theirs.
+#[derive(Debug)]
+pub struct Queues {
+    by_name: HashMap<String, Arc<Queue>>,
+}
+
+impl Queues {
+    /// One queue per message type on the account.
+    pub fn new(account: &str) -> Self {
+        let by_name = crate::dybase::MESSAGE_TYPES
+            .iter()
+            .map(|t| {
+                (
+                    crate::dybase::queue_name(account, t),
+                    Arc::new(Queue::new()),
+                )
+            })
+            .collect();
+        Queues { by_name }
+    }
+
+    /// A queue by name.
+    pub fn get(&self, name: &str) -> Option<&Arc<Queue>> {
+        self.by_name.get(name)
+    }
+
+    /// Empties every queue (control reset).
+    pub fn clear(&self) {
+        self.by_name.values().for_each(|q| q.clear());
+    }
+
+    /// Every queue's counts, sorted by name.
+    pub fn summaries(&self) -> Vec<QueueSummary> {
+        let mut all: Vec<QueueSummary> = self.by_name.iter().map(|(n, q)| q.summary(n)).collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+}
+
+fn escape_xml(s: &str) -> Cow<'_, str> {
+    if !s.contains(['&', '<', '>', '"', '\'']) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&apos;"),
+    )
+}
+
+use std::borrow::Cow;
+
+fn xml_response(status: StatusCode, body: String, request_id: &str) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml;charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        r.headers_mut().insert("x-mns-request-id", v);
+    }
+    r
+}
+
+/// An MNS error document.
+#[derive(Debug)]
+pub struct MnsError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+fn mns_error(status: StatusCode, code: &'static str, message: impl Into<String>) -> MnsError {
+    MnsError {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+impl MnsError {
+    fn into_response(self, app: &App, request_id: &str) -> Response {
+        let body = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Error xmlns="{NAMESPACE}"><Code>{}</Code><Message>{}</Message><RequestId>{request_id}</RequestId><HostId>{}</HostId></Error>"#,
+            self.code,
+            escape_xml(&self.message),
+            escape_xml(&app.base_url),
+        );
+        xml_response(self.status, body, request_id)
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// Checks date, credentials, signature, token expiry and the queue grant;
+/// returns the queue.
+fn verify(
+    app: &App,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    queue_name: &str,
+) -> Result<Arc<Queue>, MnsError> {
+    let date = header_str(headers, "date");
+    let sent = httpdate::parse_http_date(date).map_err(|_| {
+        mns_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "The Date header is missing or not an RFC 1123 date.",
+        )
+    })?;
+    let sent_ms = sent
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    if (real_now_ms() - sent_ms).abs() > SKEW_MS {
+        return Err(mns_error(
+            StatusCode::REQUEST_TIMEOUT,
+            "TimeExpired",
+            "The http request you sent is expired.",
+        ));
+    }
+    let not_found = || {
+        mns_error(
+            StatusCode::FORBIDDEN,
+            "InvalidAccessKeyId",
+            "The access Id you provided is not exist.",
+        )
+    };
+    let (key_id, signature) = header_str(headers, "authorization")
+        .strip_prefix("MNS ")
+        .and_then(|rest| rest.split_once(':'))
+        .ok_or_else(not_found)?;
+    let credential = app
+        .tokens
+        .lock()
+        .ok()
+        .and_then(|t| t.get(key_id).cloned())
+        .ok_or_else(not_found)?;
+    if !signatures_equal(
+        header_str(headers, "security-token"),
+        &credential.security_token,
+    ) {
+        return Err(mns_error(
+            StatusCode::FORBIDDEN,
+            "InvalidAccessKeyId",
+            "The security token you provided is invalid.",
+        ));
+    }
+    let mns_headers: Vec<(&str, &str)> = headers
+        .iter()
+        .filter(|(name, _)| name.as_str().starts_with("x-mns-"))
+        .map(|(name, value)| (name.as_str(), value.to_str().unwrap_or("")))
+        .collect();
+    let resource = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
+    let string_to_sign = mns_string_to_sign(
+        method.as_str(),
+        header_str(headers, "content-md5"),
+        header_str(headers, "content-type"),
+        date,
+        &mns_headers,
+        resource,
+    );
+    if !signatures_equal(
+        &mns_signature(&credential.secret, &string_to_sign),
+        signature,
+    ) {
+        return Err(mns_error(
+            StatusCode::FORBIDDEN,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+        ));
+    }
+    if credential.expire_ms <= app.clock.now_ms() {
+        return Err(mns_error(
+            StatusCode::FORBIDDEN,
+            "SecurityTokenExpired",
+            "The security token you provided has expired.",
+        ));
+    }
+    match app.queues.get(queue_name) {
+        Some(queue) if credential.queue == queue_name => Ok(queue.clone()),
+        _ => Err(mns_error(
+            StatusCode::NOT_FOUND,
+            "QueueNotExist",
+            "The queue name you provided is not exist.",
+        )),
+    }
+}
+
+/// The value of a query parameter, taken as sent (MNS clients put the
+/// ReceiptHandle in the URL unencoded).
+fn raw_query_param<'a>(uri: &'a Uri, name: &str) -> Option<&'a str> {
+    uri.query()?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        k.eq_ignore_ascii_case(name).then_some(v)
+    })
+}
+
+fn message_xml(d: &Delivery) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Message xmlns="{NAMESPACE}"><MessageId>{}</MessageId><ReceiptHandle>{}</ReceiptHandle><MessageBodyMD5>{}</MessageBodyMD5><MessageBody>{}</MessageBody><EnqueueTime>{}</EnqueueTime><NextVisibleTime>{}</NextVisibleTime><FirstDequeueTime>{}</FirstDequeueTime><DequeueCount>{}</DequeueCount><Priority>8</Priority></Message>"#,
+        d.message_id,
+        d.receipt_handle,
+        d.body_md5,
+        escape_xml(&d.body),
+        d.enqueue_ms,
+        d.next_visible_ms,
+        d.first_dequeue_ms,
+        d.dequeue_count,
+    )
+}
+
+/// GET `/queues/{queue}/messages[?waitseconds=N]`: ReceiveMessage.
+pub async fn receive(
+    State(app): State<Arc<App>>,
+    Path(queue_name): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let request_id = app.ids.hex(24);
+    let queue = match verify(&app, &method, &uri, &headers, &queue_name) {
+        Ok(q) => q,
+        Err(e) => return e.into_response(&app, &request_id),
+    };
+    let wait = match raw_query_param(&uri, "waitseconds").map(str::parse::<u64>) {
+        None => 0,
+        Some(Ok(n)) if n <= MAX_WAIT_SECONDS => n,
+        Some(_) => {
+            return mns_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidArgument",
+                "The value of waitseconds should be between 0 and 30.",
+            )
+            .into_response(&app, &request_id)
+        }
+    };
+    match queue
+        .receive(Duration::from_secs(wait), &app.ids, app.shutdown.clone())
+        .await
+    {
+        Some(delivery) => xml_response(StatusCode::OK, message_xml(&delivery), &request_id),
+        None => mns_error(
+            StatusCode::NOT_FOUND,
+            "MessageNotExist",
+            "Message not exist.",
+        )
+        .into_response(&app, &request_id),
+    }
+}
+
+/// DELETE `/queues/{queue}/messages?ReceiptHandle=...`: DeleteMessage.
+pub async fn delete(
+    State(app): State<Arc<App>>,
+    Path(queue_name): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let request_id = app.ids.hex(24);
+    let queue = match verify(&app, &method, &uri, &headers, &queue_name) {
+        Ok(q) => q,
+        Err(e) => return e.into_response(&app, &request_id),
+    };
+    let handle = raw_query_param(&uri, "ReceiptHandle").unwrap_or("");
+    if queue.delete(handle, real_now_ms()) {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NO_CONTENT;
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            r.headers_mut().insert("x-mns-request-id", v);
+        }
+        r
+    } else {
+        mns_error(
+            StatusCode::BAD_REQUEST,
+            "ReceiptHandleError",
+            format!("The receipt handle you provided is not valid: {handle}"),
+        )
+        .into_response(&app, &request_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn no_shutdown() -> tokio::sync::watch::Receiver<bool> {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        std::mem::forget(tx);
+        rx
+    }
+
+    #[tokio::test]
+    async fn receive_hides_then_redelivers_with_new_handle() {
+        let (q, ids) = (Queue::new(), Ids::new());
+        q.set_visibility(1);
+        q.enqueue(&serde_json::json!({"call_id": "c1"}), &ids);
+        let first = q
+            .receive(Duration::ZERO, &ids, no_shutdown())
+            .await
+            .unwrap();
+        assert_eq!(first.dequeue_count, 1);
+        assert_eq!(first.body_md5.len(), 32);
+        assert!(first.body_md5.chars().all(|c| !c.is_ascii_lowercase()));
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(&first.body)
+            .unwrap();
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&decoded).unwrap()["call_id"],
+            "c1"
+        );
+        assert!(
+            q.receive(Duration::ZERO, &ids, no_shutdown())
+                .await
+                .is_none(),
+            "invisible after receive"
+        );
+        // A long poll wakes when the visibility timeout ends.
+        let second = q
+            .receive(Duration::from_secs(3), &ids, no_shutdown())
+            .await
+            .unwrap();
+        assert_eq!(second.dequeue_count, 2);
+        assert_eq!(second.message_id, first.message_id);
+        assert_eq!(second.first_dequeue_ms, first.first_dequeue_ms);
+        assert_ne!(second.receipt_handle, first.receipt_handle);
+        assert!(
+            !q.delete(&first.receipt_handle, real_now_ms()),
+            "stale handle"
+        );
+        assert!(q.delete(&second.receipt_handle, real_now_ms()));
+        assert!(
+            !q.delete(&second.receipt_handle, real_now_ms()),
+            "already deleted"
+        );
+        assert!(q
+            .receive(Duration::ZERO, &ids, no_shutdown())
+            .await
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn handle_expires_with_visibility() {
+        let (q, ids) = (Queue::new(), Ids::new());
+        q.enqueue(&serde_json::json!({}), &ids);
+        let d = q
+            .receive(Duration::ZERO, &ids, no_shutdown())
+            .await
+            .unwrap();
+        assert!(
+            !q.delete(&d.receipt_handle, d.next_visible_ms),
+            "handle dies when the message is visible again"
+        );
+        assert!(q.delete(&d.receipt_handle, d.next_visible_ms - 1));
+    }
+
+    #[tokio::test]
+    async fn long_poll_wakes_on_enqueue() {
+        let q = Arc::new(Queue::new());
+        let ids = Arc::new(Ids::new());
+        let (q2, ids2) = (q.clone(), ids.clone());
+        let started = Instant::now();
+        let poll = tokio::spawn(async move {
+            q2.receive(Duration::from_secs(10), &ids2, no_shutdown())
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        q.enqueue(&serde_json::json!({"n": 1}), &ids);
+        let got = poll.await.unwrap();
+        assert!(got.is_some());
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "woke on enqueue, not at the deadline"
+        );
+    }
+
+    #[tokio::test]
+    async fn empty_poll_waits_its_time() {
+        let (q, ids) = (Queue::new(), Ids::new());
+        let started = Instant::now();
+        assert!(q
+            .receive(Duration::from_secs(1), &ids, no_shutdown())
+            .await
+            .is_none());
+        assert!(started.elapsed() >= Duration::from_millis(950));
+    }
+
+    #[test]
+    fn xml_escapes_and_raw_query() {
+        assert_eq!(escape_xml("a<b&c"), "a&lt;b&amp;c");
+        let uri: Uri = "/queues/q/messages?ReceiptHandle=1-AB+C=&x=1"
+            .parse()
+            .unwrap();
+        assert_eq!(raw_query_param(&uri, "ReceiptHandle"), Some("1-AB+C="));
+    }
+}
