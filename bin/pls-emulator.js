@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// pls-emulator [--port N] [--host H] [--clock "YYYY-MM-DD HH:mm:ss"] [--account ID] [--stateless]
+// Prints the base URL as the first stdout line, then serves until SIGINT/SIGTERM.
+'use strict'
+const { parseArgs } = require('node:util')
+const { startEmulator } = require('../emulator.js')
+
+const usage = 'usage: pls-emulator [--port N] [--host H] [--clock "YYYY-MM-DD HH:mm:ss"] [--account ID] [--stateless]'
+
+let values
+try {
+  ;({ values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      clock: { type: 'string' },
+      account: { type: 'string' },
+      stateless: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }))
+} catch (err) {
+  console.error(`${err.message}\n${usage}`)
+  process.exit(2)
+}
+if (values.help) {
+  console.log(usage)
+  process.exit(0)
+}
+
+const options = {}
+if (values.port !== undefined) {
+  const port = Number(values.port)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`--port must be 0-65535\n${usage}`)
+    process.exit(2)
+  }
+  options.port = port
+}
+for (const key of ['host', 'clock', 'account']) {
+  if (values[key] !== undefined) options[key] = values[key]
+}
+if (values.stateless) options.stateless = true
+
+startEmulator(options).then(
+  (emu) => {
+    console.log(emu.url)
+    // The server runs on the addon's threads; this keeps Node's loop alive.
+    const keepAlive = setInterval(() => {}, 1 << 30)
+    const shutdown = async () => {
+      clearInterval(keepAlive)
+      await emu.stop()
+      process.exit(0)
+    }
+    process.once('SIGINT', shutdown)
+    process.once('SIGTERM', shutdown)
+  },
+  (err) => {
+    console.error(`pls-emulator: ${err.message}`)
+    process.exit(1)
+  },
+)

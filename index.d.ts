@@ -1,0 +1,368 @@
+// Types of pls-native: the API of @alicloud/pls-sdk 1.0.3, plus the extras
+// marked "pls-native". Params keys are sent as given (first letter
+// upper-cased unless options.formatParams === false); values as String(v);
+// arrays as K.1, K.2, objects in arrays as K.1.Field.
+
+declare namespace PLSClient {
+  /** Constructor options. */
+  interface ClientOptions {
+    /** AccessKeyId (required; falls back to env ALIBABA_CLOUD_ACCESS_KEY_ID). */
+    accessKeyId?: string
+    /** AccessKeySecret (required; falls back to env ALIBABA_CLOUD_ACCESS_KEY_SECRET). Never printed. */
+    secretAccessKey?: string
+    /** pls-native: STS security token (env ALIBABA_CLOUD_SECURITY_TOKEN). */
+    securityToken?: string
+    /** pls-native: dyplsapi base URL. Default https://dyplsapi.aliyuncs.com, or env PLS_ENDPOINT. */
+    endpoint?: string
+    /** pls-native: dybaseapi base URL. Default https://dybaseapi.aliyuncs.com, or env PLS_ENDPOINT. */
+    dybaseEndpoint?: string
+    /** pls-native: MNS base URL. Default https://1943695596114318.mns.cn-hangzhou.aliyuncs.com, or env PLS_ENDPOINT. */
+    mnsEndpoint?: string
+    /** pls-native: connect and read timeout in ms (default 3000 each). */
+    timeout?: number
+    /** pls-native: connect timeout in ms. */
+    connectTimeout?: number
+    /** pls-native: read timeout in ms (time for the whole response once connected). */
+    readTimeout?: number
+  }
+
+  /** Per-call options, as in the original. */
+  interface CallOptions {
+    /** 'POST' sends the params as an application/x-www-form-urlencoded body. Default GET. */
+    method?: 'GET' | 'POST' | string
+    /** false: send param keys exactly as given. */
+    formatParams?: boolean
+    /** false: send the action exactly as given. */
+    formatAction?: boolean
+    /** Connect and read timeout in ms for this call. */
+    timeout?: number
+    connectTimeout?: number
+    readTimeout?: number
+    /** Replaces the default headers (as the original does). */
+    headers?: Record<string, string>
+  }
+
+  type ParamValue = string | number | boolean | null | undefined | ParamValue[] | Record<string, unknown>
+
+  /** Params every action accepts. */
+  interface CommonParams {
+    /** appKey. */
+    AccessKeyId?: string
+    OwnerId?: number | string
+    ResourceOwnerAccount?: string
+    ResourceOwnerId?: number | string
+    /** Any other key is passed through as given. */
+    [key: string]: ParamValue
+  }
+
+  interface BindAxbParams extends CommonParams {
+    /** Number pool key (号池Key), e.g. FC123456. */
+    PoolKey?: string
+    /** A's number (mobile, or fixed line with area code and no hyphen). */
+    PhoneNoA: string
+    /** B's number. */
+    PhoneNoB: string
+    /** Bind this X (secret number) instead of letting the service choose. */
+    PhoneNoX?: string
+    /** Prefer an X of this city (e.g. 北京, no suffix). */
+    ExpectCity?: string
+    /** Binding expiry, 'YYYY-MM-DD HH:mm:ss' (more than a minute from now). */
+    Expiration: string
+    /** Record every call of this binding. */
+    IsRecordingEnabled?: boolean
+    /** Your own business field, echoed in receipts. */
+    OutId?: string
+    CallDisplayType?: number
+    CallRestrict?: string
+    CallTimeout?: number
+    RingConfig?: string
+    DtmfConfig?: string
+    ASRStatus?: boolean
+    ASRModelId?: string
+    OutOrderId?: string
+  }
+
+  interface BindAxnParams extends CommonParams {
+    PoolKey?: string
+    PhoneNoA: string
+    /** Default callee when someone other than A calls X. */
+    PhoneNoB?: string
+    PhoneNoX?: string
+    Expiration: string
+    ExpectCity?: string
+    IsRecordingEnabled?: boolean
+    /** Number type, e.g. NO_95. */
+    NoType?: string
+    OutId?: string
+  }
+
+  interface BindAxnExtensionParams extends CommonParams {
+    PoolKey?: string
+    PhoneNoA: string
+    /** The extension dialled after X. */
+    Extension?: string
+    PhoneNoB?: string
+    PhoneNoX?: string
+    Expiration: string
+    ExpectCity?: string
+    IsRecordingEnabled?: boolean
+    OutId?: string
+  }
+
+  interface BuySecretNoParams extends CommonParams {
+    PoolKey: string
+    /** 1 virtual carrier numbers, 2 carrier numbers, 3 95 numbers. */
+    SpecId: number | string
+    City: string
+    /** A prefix the number should start with. */
+    SecretNo?: string
+  }
+
+  interface ReleaseSecretNoParams extends CommonParams {
+    PoolKey: string
+    SecretNo: string
+  }
+
+  interface QueryRecordFileDownloadUrlParams extends CommonParams {
+    PoolKey?: string
+    ProductType?: string
+    /** call_id from the call receipt. */
+    CallId: string
+    /** call_time from the call receipt. */
+    CallTime?: string
+  }
+
+  interface QuerySubscriptionDetailParams extends CommonParams {
+    PoolKey?: string
+    ProductType?: string
+    SubsId: string
+    PhoneNoX: string
+  }
+
+  interface UnbindSubscriptionParams extends CommonParams {
+    PoolKey?: string
+    ProductType?: string
+    SubsId: string
+    SecretNo: string
+  }
+
+  type OperateType =
+    | 'updateNoA'
+    | 'updateNoB'
+    | 'updateExpire'
+    | 'updateAxgGroup'
+    | 'updateCallRestrict'
+    | 'updateCallDisplayType'
+    | 'updateOutId'
+    | 'updateIsRecordingEnabled'
+
+  interface UpdateSubscriptionParams extends CommonParams {
+    PoolKey?: string
+    ProductType?: string
+    SubsId: string
+    PhoneNoX: string
+    PhoneNoA?: string
+    PhoneNoB?: string
+    Expiration?: string
+    OperateType: OperateType | string
+    GroupId?: number | string
+    CallRestrict?: string
+    CallDisplayType?: number
+    OutId?: string
+    IsRecordingEnabled?: boolean
+  }
+
+  /** Every successful reply. Integers beyond 2^53 arrive as decimal strings. */
+  interface BaseResult {
+    RequestId: string
+    /** 'OK' on success. */
+    Code: string
+    Message: string
+    [key: string]: unknown
+  }
+
+  interface SecretBindDTO {
+    /** The binding's id (绑定关系ID). */
+    SubsId: string
+    /** X, the secret number. */
+    SecretNo: string
+    Extension?: string
+  }
+
+  interface BindResult extends BaseResult {
+    SecretBindDTO: SecretBindDTO
+  }
+
+  interface BuySecretNoResult extends BaseResult {
+    SecretBuyInfoDTO: { SecretNo: string }
+  }
+
+  interface QueryRecordFileDownloadUrlResult extends BaseResult {
+    DownloadUrl: string
+  }
+
+  interface SecretBindDetailDTO {
+    SubsId: string
+    PhoneNoA: string
+    PhoneNoB: string
+    PhoneNoX: string
+    Extension?: string
+    ExpireDate: string
+    GmtCreate: string
+    NeedRecord: boolean
+    CallRestrict?: string
+    /** 1 active, 0 released. */
+    Status: number
+    GroupId?: number
+    ASRStatus?: boolean
+    ASRModelId?: string
+  }
+
+  interface QuerySubscriptionDetailResult extends BaseResult {
+    SecretBindDetailDTO: SecretBindDetailDTO
+  }
+
+  interface UnbindSubscriptionResult extends BaseResult {
+    ChargeId?: string
+  }
+
+  /** An API error (name `Code + 'Error'`) or an SDK error (code `SDK.*`). */
+  interface PLSError extends Error {
+    /** The body's Code (e.g. 'isv.BIND_CONFLICT'), or 'SDK.Timeout', 'SDK.ConnectionFailed', 'SDK.NetworkError', 'SDK.InvalidResponse', 'SDK.InvalidArgument'. */
+    code: string | number
+    /** The whole parsed reply, for API errors. */
+    data?: Record<string, unknown>
+    /** The request URL. */
+    url?: string
+  }
+
+  /** 0 SecretReport (call receipt), 1 SecretRecording, 2 SecretSmsIntercept. */
+  type MessageTypeIndex = 0 | 1 | 2
+
+  /** The Message element's children, all strings. */
+  interface MessageBody {
+    MessageId: string
+    ReceiptHandle: string
+    MessageBodyMD5: string
+    /** base64 of a JSON object: see decodeMessage. */
+    MessageBody: string
+    EnqueueTime: string
+    NextVisibleTime: string
+    FirstDequeueTime: string
+    DequeueCount: string
+    Priority: string
+  }
+
+  interface ReceiveResult {
+    code: number
+    headers: Record<string, string>
+    body: MessageBody
+  }
+
+  /** A call receipt (呼叫状态回执), type 0. */
+  interface SecretReport {
+    pool_key: string
+    sub_id: number | string
+    call_id: string
+    phone_no: string
+    secret_no: string
+    peer_no: string
+    called_display_no: string
+    /** 0 A→B, 1 B→A, 4 intercepted. */
+    call_type: number
+    call_time: string
+    start_time: string
+    call_out_time: string
+    ring_time: string
+    free_ring_time: string
+    release_time: string
+    sms_number: number
+    release_dir: number
+    release_cause: number
+    unconnected_cause: number
+    record_url?: string
+    ring_record_url?: string
+    out_id?: string
+  }
+
+  /** A recording is ready (录音状态报告), type 1. */
+  interface SecretRecording {
+    pool_key: string
+    sub_id: number | string
+    call_id: string
+    /** ms since the epoch. */
+    call_time: number | string
+    out_id?: string
+  }
+
+  /** An SMS to X (短信内容报告), type 2. */
+  interface SecretSmsIntercept {
+    id: number | string
+    pool_key: string
+    sub_id: number | string
+    sms_type: number
+    send_no: string
+    secret_no: string
+    receive_no: string
+    sms_content: string
+    sms_sign: string
+    status: number
+    sms_intercept_type: number
+    call_id: string
+    code: string
+    start_time: string
+    out_id?: string
+  }
+
+  type QueueMessage = SecretReport | SecretRecording | SecretSmsIntercept
+
+  interface ConsumeOptions {
+    /** Long-poll wait per receive, seconds (max 30). Default 10. */
+    waitSeconds?: number
+    /** Messages handled at once. Default 1. */
+    concurrency?: number
+    /** Stops the consumer; in-flight handlers finish first. */
+    signal?: AbortSignal
+    /** Told about receive errors, handler errors and failed deletes. */
+    onError?: (error: unknown, body?: MessageBody) => void
+    /** Pause after a receive error, ms. Default 1000. */
+    retryDelayMs?: number
+  }
+
+  interface ConsumeStats {
+    received: number
+    handled: number
+    failed: number
+  }
+}
+
+declare class PLSClient {
+  /** Throws TypeError('parameter "accessKeyId" is required') (resp. "secretAccessKey") synchronously. */
+  constructor(options: PLSClient.ClientOptions)
+  bindAxb(params: PLSClient.BindAxbParams, options?: PLSClient.CallOptions): Promise<PLSClient.BindResult>
+  bindAxn(params: PLSClient.BindAxnParams, options?: PLSClient.CallOptions): Promise<PLSClient.BindResult>
+  bindAxnExtension(params: PLSClient.BindAxnExtensionParams, options?: PLSClient.CallOptions): Promise<PLSClient.BindResult>
+  buySecretNo(params: PLSClient.BuySecretNoParams, options?: PLSClient.CallOptions): Promise<PLSClient.BuySecretNoResult>
+  releaseSecretNo(params: PLSClient.ReleaseSecretNoParams, options?: PLSClient.CallOptions): Promise<PLSClient.BaseResult>
+  queryRecordFileDownloadUrl(params: PLSClient.QueryRecordFileDownloadUrlParams, options?: PLSClient.CallOptions): Promise<PLSClient.QueryRecordFileDownloadUrlResult>
+  querySubscriptionDetail(params: PLSClient.QuerySubscriptionDetailParams, options?: PLSClient.CallOptions): Promise<PLSClient.QuerySubscriptionDetailResult>
+  unbindSubscription(params: PLSClient.UnbindSubscriptionParams, options?: PLSClient.CallOptions): Promise<PLSClient.UnbindSubscriptionResult>
+  updateSubscription(params: PLSClient.UpdateSubscriptionParams, options?: PLSClient.CallOptions): Promise<PLSClient.BaseResult>
+  /** pls-native: any other dyplsapi action of version 2017-05-25, same signing and result rules. */
+  request(action: string, params?: PLSClient.CommonParams, options?: PLSClient.CallOptions): Promise<PLSClient.BaseResult>
+  /** Long-polls a queue: rejects with name 'MNSMessageNotExistError' when it stays empty. */
+  receiveMsg(type: PLSClient.MessageTypeIndex, queueName: string, waitSeconds?: number, isDel?: boolean): Promise<PLSClient.ReceiveResult>
+  /** pls-native: deletes a received message by its ReceiptHandle. */
+  deleteMsg(type: PLSClient.MessageTypeIndex, queueName: string, receiptHandle: string): Promise<void>
+  /** pls-native: an at-least-once consumer loop; resolves with counts after `signal` aborts. */
+  consume<T = PLSClient.QueueMessage>(
+    type: PLSClient.MessageTypeIndex,
+    queueName: string,
+    handler: (message: T, body: PLSClient.MessageBody) => unknown | Promise<unknown>,
+    options?: PLSClient.ConsumeOptions,
+  ): Promise<PLSClient.ConsumeStats>
+  /** pls-native: the JSON inside a message's base64 MessageBody. */
+  static decodeMessage<T = PLSClient.QueueMessage>(body: PLSClient.MessageBody | string): T
+}
+
+export = PLSClient

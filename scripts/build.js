@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// Builds the addon from source: `napi build` when @napi-rs/cli is installed
+// (a checkout), plain `cargo build` otherwise (an install from a tarball,
+// where devDependencies are absent). Nothing is downloaded.
+//   --if-missing  skip when pls-native.node already exists and is newer than every source
+//   --debug       debug profile (faster to build, slower to run)
+'use strict'
+
+const { spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+
+const root = path.resolve(__dirname, '..')
+const output = path.join(root, 'pls-native.node')
+const args = new Set(process.argv.slice(2))
+const debug = args.has('--debug')
+
+function newestSource(dir) {
+  let newest = 0
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name)
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(full))
+    else if (/\.(rs|toml)$/.test(entry.name)) newest = Math.max(newest, fs.statSync(full).mtimeMs)
+  }
+  return newest
+}
+
+function upToDate() {
+  if (!fs.existsSync(output)) return false
+  const built = fs.statSync(output).mtimeMs
+  const sources = Math.max(
+    newestSource(path.join(root, 'src')),
+    newestSource(path.join(root, 'crates')),
+    fs.statSync(path.join(root, 'Cargo.toml')).mtimeMs,
+  )
+  return built >= sources
+}
+
+function run(cmd, cmdArgs) {
+  const result = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit' })
+  if (result.error) throw result.error
+  if (result.status !== 0) process.exit(result.status || 1)
+}
+
+if (args.has('--if-missing') && upToDate()) {
+  process.exit(0)
+}
+
+const napiCli = path.join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js')
+if (fs.existsSync(napiCli)) {
+  // No JS loader is generated (no --platform): index.js is ours, module.exports is the class;
+  // the generated typings go to a scratch file, index.d.ts is written by hand.
+  const napiArgs = [napiCli, 'build', '-p', 'pls-native', '--dts', 'target/generated.d.ts', '--output-dir', '.']
+  if (!debug) napiArgs.push('--release')
+  run(process.execPath, napiArgs)
+} else {
+  run('cargo', ['build', '-p', 'pls-native', ...(debug ? [] : ['--release'])])
+  const libName = { darwin: 'libpls_native.dylib', win32: 'pls_native.dll' }[process.platform] || 'libpls_native.so'
+  const targetDir = process.env.CARGO_TARGET_DIR || path.join(root, 'target')
+  fs.copyFileSync(path.join(targetDir, debug ? 'debug' : 'release', libName), output)
+}

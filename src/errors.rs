@@ -1,0 +1,51 @@
+//! Core errors as JS `Error` objects with the original's fields.
+
+use napi::bindgen_prelude::{FromNapiValue, Unknown};
+use napi::sys::{napi_env, napi_value};
+use napi::Result;
+
+use pls_core::SdkError;
+
+use crate::js;
+
+/// The JS error for a failed call: `message`, `name`, `code`, and for API
+/// errors `data` (the parsed body) and `url`, as the original sets them.
+pub fn to_js_error(env: napi_env, err: &SdkError) -> Result<napi_value> {
+    let type_error = matches!(err, SdkError::TokenFailed);
+    let error = js::make_error(env, &err.to_string(), type_error)?;
+    if !type_error {
+        js::set(env, error, "name", js::make_string(env, &err.name())?)?;
+    }
+    match err {
+        SdkError::Api { data, url, .. } => {
+            // The original's `err.code` is the body's Code as parsed (400 stays a number).
+            let code = match data.get("Code") {
+                Some(code) => js::from_json(env, code)?,
+                None => js::make_string(env, &err.code())?,
+            };
+            js::set(env, error, "code", code)?;
+            js::set(env, error, "data", js::from_json(env, data)?)?;
+            js::set(env, error, "url", js::make_string(env, url)?)?;
+        }
+        SdkError::Timeout { url, .. }
+        | SdkError::Connect { url, .. }
+        | SdkError::Network { url, .. }
+        | SdkError::InvalidResponse { url, .. }
+        | SdkError::Mns { url, .. } => {
+            js::set(env, error, "code", js::make_string(env, &err.code())?)?;
+            js::set(env, error, "url", js::make_string(env, url)?)?;
+        }
+        SdkError::InvalidArgument { .. } | SdkError::TokenFailed => {
+            js::set(env, error, "code", js::make_string(env, &err.code())?)?;
+        }
+    }
+    Ok(error)
+}
+
+/// A rejection reason napi-rs passes through untouched.
+pub fn rejection(env: napi_env, err: &SdkError) -> napi::Error {
+    match to_js_error(env, err).and_then(|value| unsafe { Unknown::from_napi_value(env, value) }) {
+        Ok(unknown) => napi::Error::from(unknown),
+        Err(conversion_failed) => conversion_failed,
+    }
+}

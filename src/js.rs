@@ -1,0 +1,250 @@
+//! Reading and making JS values with raw N-API calls: the few shapes this
+//! binding needs, each one call deep, so the hot path stays short.
+//!
+//! Every function takes the `napi_env` of the current JS-thread callback;
+//! none may be called from another thread.
+
+use std::ptr;
+
+use napi::sys::{self, napi_env, napi_value};
+use napi::{Error, Result, Status};
+use serde_json::Value;
+
+use pls_core::jsvalue::{classify_number, JsNumber};
+
+fn check(status: sys::napi_status, what: &str) -> Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(Error::new(Status::from(status), format!("N-API call failed: {what}")))
+    }
+}
+
+/// The JS type of a value.
+pub fn type_of(env: napi_env, value: napi_value) -> Result<sys::napi_valuetype> {
+    let mut kind = 0;
+    check(unsafe { sys::napi_typeof(env, value, &mut kind) }, "typeof")?;
+    Ok(kind)
+}
+
+/// True for `undefined` and `null`.
+pub fn is_nullish(env: napi_env, value: napi_value) -> Result<bool> {
+    let kind = type_of(env, value)?;
+    Ok(kind == sys::ValueType::napi_undefined || kind == sys::ValueType::napi_null)
+}
+
+/// `Array.isArray(value)`.
+pub fn is_array(env: napi_env, value: napi_value) -> Result<bool> {
+    let mut result = false;
+    check(unsafe { sys::napi_is_array(env, value, &mut result) }, "isArray")?;
+    Ok(result)
+}
+
+/// `String(value)` as UTF-8. A Symbol throws a TypeError in JS, as in the original.
+pub fn to_string(env: napi_env, value: napi_value) -> Result<String> {
+    let string = if type_of(env, value)? == sys::ValueType::napi_string {
+        value
+    } else {
+        let mut coerced = ptr::null_mut();
+        check(unsafe { sys::napi_coerce_to_string(env, value, &mut coerced) }, "String(value)")?;
+        coerced
+    };
+    read_string(env, string)
+}
+
+/// The UTF-8 text of a JS string (lone surrogates become U+FFFD).
+pub fn read_string(env: napi_env, string: napi_value) -> Result<String> {
+    let mut len = 0;
+    check(
+        unsafe { sys::napi_get_value_string_utf8(env, string, ptr::null_mut(), 0, &mut len) },
+        "string length",
+    )?;
+    let mut buf = vec![0u8; len + 1];
+    let mut written = 0;
+    check(
+        unsafe { sys::napi_get_value_string_utf8(env, string, buf.as_mut_ptr().cast(), len + 1, &mut written) },
+        "string contents",
+    )?;
+    buf.truncate(written);
+    String::from_utf8(buf).map_err(|_| Error::new(Status::InvalidArg, "string is not valid UTF-8"))
+}
+
+/// `Object.keys(object)` with the values: own, enumerable, string keys, in JS order.
+pub fn own_entries(env: napi_env, object: napi_value) -> Result<Vec<(String, napi_value)>> {
+    let mut names = ptr::null_mut();
+    check(
+        unsafe {
+            sys::napi_get_all_property_names(
+                env,
+                object,
+                sys::KeyCollectionMode::own_only,
+                sys::KeyFilter::enumerable | sys::KeyFilter::skip_symbols,
+                sys::KeyConversion::numbers_to_strings,
+                &mut names,
+            )
+        },
+        "Object.keys",
+    )?;
+    let length = array_length(env, names)?;
+    let mut entries = Vec::with_capacity(length as usize);
+    for index in 0..length {
+        let name = element(env, names, index)?;
+        let mut value = ptr::null_mut();
+        check(unsafe { sys::napi_get_property(env, object, name, &mut value) }, "property value")?;
+        entries.push((read_string(env, name)?, value));
+    }
+    Ok(entries)
+}
+
+/// The own property `key` if the object has it (`hasOwnProperty`), else `None`.
+pub fn own_property(env: napi_env, object: napi_value, key: &str) -> Result<Option<napi_value>> {
+    let name = make_string(env, key)?;
+    let mut has = false;
+    check(unsafe { sys::napi_has_own_property(env, object, name, &mut has) }, "hasOwnProperty")?;
+    if !has {
+        return Ok(None);
+    }
+    let mut value = ptr::null_mut();
+    check(unsafe { sys::napi_get_property(env, object, name, &mut value) }, "property value")?;
+    Ok(Some(value))
+}
+
+/// `array.length`.
+pub fn array_length(env: napi_env, array: napi_value) -> Result<u32> {
+    let mut length = 0;
+    check(unsafe { sys::napi_get_array_length(env, array, &mut length) }, "array length")?;
+    Ok(length)
+}
+
+/// `array[index]`.
+pub fn element(env: napi_env, array: napi_value, index: u32) -> Result<napi_value> {
+    let mut value = ptr::null_mut();
+    check(unsafe { sys::napi_get_element(env, array, index, &mut value) }, "array element")?;
+    Ok(value)
+}
+
+/// A JS string.
+pub fn make_string(env: napi_env, text: &str) -> Result<napi_value> {
+    let mut value = ptr::null_mut();
+    check(
+        unsafe { sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut value) },
+        "create string",
+    )?;
+    Ok(value)
+}
+
+/// A JS number.
+pub fn make_number(env: napi_env, number: f64) -> Result<napi_value> {
+    let mut value = ptr::null_mut();
+    check(unsafe { sys::napi_create_double(env, number, &mut value) }, "create number")?;
+    Ok(value)
+}
+
+/// An empty plain object.
+pub fn make_object(env: napi_env) -> Result<napi_value> {
+    let mut value = ptr::null_mut();
+    check(unsafe { sys::napi_create_object(env, &mut value) }, "create object")?;
+    Ok(value)
+}
+
+/// `object[key] = value`.
+pub fn set(env: napi_env, object: napi_value, key: &str, value: napi_value) -> Result<()> {
+    let name = make_string(env, key)?;
+    check(unsafe { sys::napi_set_property(env, object, name, value) }, "set property")
+}
+
+
+/// A parsed JSON value as JS: key order kept, integers beyond 2^53 as
+/// decimal strings (every digit kept; `JSON.stringify` of the result then
+/// matches the original's, whose json-bigint BigNumbers serialise as strings).
+pub fn from_json(env: napi_env, json: &Value) -> Result<napi_value> {
+    let mut value = ptr::null_mut();
+    match json {
+        Value::Null => check(unsafe { sys::napi_get_null(env, &mut value) }, "null")?,
+        Value::Bool(b) => check(unsafe { sys::napi_get_boolean(env, *b, &mut value) }, "boolean")?,
+        Value::Number(n) => {
+            value = match classify_number(n) {
+                JsNumber::Double(d) => make_number(env, d)?,
+                JsNumber::BigInteger(digits) => make_string(env, &digits)?,
+            }
+        }
+        Value::String(s) => value = make_string(env, s)?,
+        Value::Array(items) => {
+            check(unsafe { sys::napi_create_array_with_length(env, items.len(), &mut value) }, "array")?;
+            for (index, item) in items.iter().enumerate() {
+                let item = from_json(env, item)?;
+                check(unsafe { sys::napi_set_element(env, value, index as u32, item) }, "set element")?;
+            }
+        }
+        Value::Object(map) => {
+            value = make_object(env)?;
+            for (key, item) in map {
+                let item = from_json(env, item)?;
+                set(env, value, key, item)?;
+            }
+        }
+    }
+    Ok(value)
+}
+
+/// An `Error` (or `TypeError`) object with `message`.
+pub fn make_error(env: napi_env, message: &str, type_error: bool) -> Result<napi_value> {
+    let text = make_string(env, message)?;
+    let mut error = ptr::null_mut();
+    let status = unsafe {
+        if type_error {
+            sys::napi_create_type_error(env, ptr::null_mut(), text, &mut error)
+        } else {
+            sys::napi_create_error(env, ptr::null_mut(), text, &mut error)
+        }
+    };
+    check(status, "create error")?;
+    Ok(error)
+}
+
+/// Throws `TypeError(message)` and returns the error that tells napi-rs an
+/// exception is already pending.
+pub fn throw_type_error(env: napi_env, message: &str) -> Error {
+    match make_error(env, message, true) {
+        Ok(error) => {
+            unsafe { sys::napi_throw(env, error) };
+            Error::new(Status::PendingException, message.to_owned())
+        }
+        Err(err) => err,
+    }
+}
+
+/// `object[key]`, inherited properties included; a throwing getter's
+/// exception stays pending and propagates to the caller.
+pub fn get(env: napi_env, object: napi_value, key: &str) -> Result<napi_value> {
+    let name = make_string(env, key)?;
+    let mut value = ptr::null_mut();
+    check(unsafe { sys::napi_get_property(env, object, name, &mut value) }, "property value")?;
+    Ok(value)
+}
+
+/// JS truthiness (`!!value`).
+pub fn is_truthy(env: napi_env, value: napi_value) -> Result<bool> {
+    let mut coerced = ptr::null_mut();
+    check(unsafe { sys::napi_coerce_to_bool(env, value, &mut coerced) }, "Boolean(value)")?;
+    let mut flag = false;
+    check(unsafe { sys::napi_get_value_bool(env, coerced, &mut flag) }, "boolean value")?;
+    Ok(flag)
+}
+
+/// A JS number's value, if it is one.
+pub fn number(env: napi_env, value: napi_value) -> Result<Option<f64>> {
+    if type_of(env, value)? != sys::ValueType::napi_number {
+        return Ok(None);
+    }
+    let mut n = f64::NAN;
+    check(unsafe { sys::napi_get_value_double(env, value, &mut n) }, "number value")?;
+    Ok(Some(n))
+}
+
+/// `undefined`.
+pub fn undefined(env: napi_env) -> Result<napi_value> {
+    let mut value = ptr::null_mut();
+    check(unsafe { sys::napi_get_undefined(env, &mut value) }, "undefined")?;
+    Ok(value)
+}

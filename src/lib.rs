@@ -1,0 +1,173 @@
+//! The Node binding: JS values in, JS values and JS errors out. Every
+//! decision about the wire lives in `pls-core`; this crate only converts.
+
+mod config;
+mod emulator;
+mod errors;
+mod js;
+mod params;
+mod queue;
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
+use napi::sys::{napi_env, napi_value};
+use napi::{Env, JsValue, Result, Unknown};
+use napi_derive::napi;
+
+use pls_core::action::{self, Action};
+use pls_core::{PlsClient, RpcRequest, Service};
+
+/// A JS value made on the JS thread, handed to napi-rs as the resolution.
+pub struct Resolved(napi_value);
+
+impl ToNapiValue for Resolved {
+    unsafe fn to_napi_value(_env: napi_env, value: Self) -> Result<napi_value> {
+        Ok(value.0)
+    }
+}
+
+/// The client of `@alicloud/pls-sdk`: same constructor, same methods, same
+/// promises. The secret lives only in Rust, so `util.inspect(client)` and
+/// `JSON.stringify(client)` show nothing of it.
+#[napi(js_name = "PLSClient")]
+pub struct PlsClientBinding {
+    inner: Arc<PlsClient>,
+}
+
+fn raw(value: &Option<Unknown<'_>>) -> Option<napi_value> {
+    value.as_ref().map(|v| v.raw())
+}
+
+#[napi]
+impl PlsClientBinding {
+    /// `new PLSClient({ accessKeyId, secretAccessKey, ... })`.
+    #[napi(constructor)]
+    pub fn new(env: Env, options: Option<Unknown<'_>>) -> Result<Self> {
+        let config = config::read_client_config(env.raw(), raw(&options))?;
+        let client = PlsClient::new(config).map_err(|err| js::throw_type_error(env.raw(), &err.to_string()))?;
+        Ok(PlsClientBinding { inner: Arc::new(client) })
+    }
+
+    /// BindAxb: bind A and B to a secret number X.
+    #[napi]
+    pub fn bind_axb<'env>(&self, env: &'env Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
+        self.invoke(env, "bindAxb", params, options)
+    }
+
+    /// BindAxn: bind A to a secret number X for any caller.
+    #[napi]
+    pub fn bind_axn<'env>(&self, env: &'env Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
+        self.invoke(env, "bindAxn", params, options)
+    }
+
+    /// BindAxnExtension: bind A to a shared X with an extension.
+    #[napi]
+    pub fn bind_axn_extension<'env>(&self, env: &'env Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
+        self.invoke(env, "bindAxnExtension", params, options)
+    }
+
+    /// BuySecretNo: add a number to a pool.
+    #[napi]
+    pub fn buy_secret_no<'env>(&self, env: &'env Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
+        self.invoke(env, "buySecretNo", params, options)
+    }
+
+    /// ReleaseSecretNo: remove a number from a pool.
+    #[napi]
+    pub fn release_secret_no<'env>(&self, env: &'env Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
+        self.invoke(env, "releaseSecretNo", params, options)
+    }
+
+    /// QueryRecordFileDownloadUrl: where a call recording can be downloaded.
+    #[napi]
+    pub fn query_record_file_download_url<'env>(&self, env: &'env Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
+        self.invoke(env, "queryRecordFileDownloadUrl", params, options)
+    }
+
+    /// QuerySubscriptionDetail: one binding's details.
+    #[napi]
+    pub fn query_subscription_detail<'env>(&self, env: &'env Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
+        self.invoke(env, "querySubscriptionDetail", params, options)
+    }
+
+    /// UnbindSubscription: end a binding.
+    #[napi]
+    pub fn unbind_subscription<'env>(&self, env: &'env Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
+        self.invoke(env, "unbindSubscription", params, options)
+    }
+
+    /// UpdateSubscription: change a binding (OperateType says what).
+    #[napi]
+    pub fn update_subscription<'env>(&self, env: &'env Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
+        self.invoke(env, "updateSubscription", params, options)
+    }
+
+    /// Any other dyplsapi action of version 2017-05-25, signed and checked
+    /// by the same rules: `client.request('QueryCallStatus', params, options)`.
+    #[napi]
+    pub fn request<'env>(&self, env: &'env Env, action: String, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
+        let raw_env = env.raw();
+        let request = RpcRequest {
+            action,
+            params: params::read_params(raw_env, raw(&params))?,
+            options: params::read_call_options(raw_env, raw(&options))?,
+        };
+        self.spawn_rpc(env, request)
+    }
+
+    /// The original's `receiveMsg(type, queueName, waitSeconds = 10, isDel = false)`:
+    /// type 0 SecretReport, 1 SecretRecording, 2 SecretSmsIntercept.
+    #[napi]
+    pub fn receive_msg<'env>(&self, env: &'env Env, msg_type: Unknown<'_>, queue_name: Unknown<'_>, wait_seconds: Option<Unknown<'_>>, is_del: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
+        let args = queue::ReceiveArgs::read(env.raw(), msg_type.raw(), queue_name.raw(), raw(&wait_seconds), raw(&is_del))?;
+        queue::receive(env, Arc::clone(&self.inner), args)
+    }
+
+    /// Deletes a received message by its ReceiptHandle (what `consume` does
+    /// once a handler succeeds).
+    #[napi]
+    pub fn delete_msg<'env>(&self, env: &'env Env, msg_type: Unknown<'_>, queue_name: Unknown<'_>, receipt_handle: String) -> Result<PromiseRaw<'env, Resolved>> {
+        let args = queue::ReceiveArgs::read(env.raw(), msg_type.raw(), queue_name.raw(), None, None)?;
+        queue::delete(env, Arc::clone(&self.inner), args, receipt_handle)
+    }
+}
+
+/// The JSON object inside a message's base64 `MessageBody`.
+#[napi]
+pub fn decode_message_body(env: Env, body_base64: String) -> Result<Resolved> {
+    match pls_core::decode_message_body(&body_base64) {
+        Ok(json) => Ok(Resolved(js::from_json(env.raw(), &json)?)),
+        Err(err) => Err(errors::rejection(env.raw(), &err)),
+    }
+}
+
+impl PlsClientBinding {
+    /// Checks required keys synchronously (TypeError before any I/O), then
+    /// hands the owned request to the runtime.
+    fn invoke<'env>(&self, env: &'env Env, method: &str, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
+        let action: &Action = action::by_method(method)
+            .ok_or_else(|| napi::Error::from_reason(format!("unknown method {method}")))?;
+        let raw_env = env.raw();
+        params::check_required(raw_env, raw(&params), action)?;
+        let request = RpcRequest {
+            action: action.name.to_owned(),
+            params: params::read_params(raw_env, raw(&params))?,
+            options: params::read_call_options(raw_env, raw(&options))?,
+        };
+        self.spawn_rpc(env, request)
+    }
+
+    /// The future owns everything it touches (an Arc of the client), so a
+    /// worker thread that ends with calls in flight frees nothing they use.
+    fn spawn_rpc<'env>(&self, env: &'env Env, request: RpcRequest) -> Result<PromiseRaw<'env, Resolved>> {
+        let client = Arc::clone(&self.inner);
+        env.spawn_future_with_callback(
+            async move { Ok(client.call(Service::Dypls, &request).await) },
+            |env, outcome| match outcome {
+                Ok(json) => Ok(Resolved(js::from_json(env.raw(), &json)?)),
+                Err(err) => Err(errors::rejection(env.raw(), &err)),
+            },
+        )
+    }
+}
