@@ -62,7 +62,10 @@ pub struct Reply {
     pub body: bytes::Bytes,
 }
 
-/// Sends and reads the whole reply; never waits longer than connect + read timeout.
+/// Sends and reads the whole reply. The read timeout runs from the moment
+/// the request is sent, as the original's read timer does on a pooled
+/// connection; a new connection must also open within the connect timeout,
+/// and nothing waits longer than the larger of the two.
 pub async fn send(client: &reqwest::Client, mut exchange: Exchange<'_>) -> Result<Reply, SdkError> {
     let method = reqwest::Method::from_bytes(exchange.method.as_bytes()).map_err(|_| SdkError::InvalidArgument {
         message: format!("{}: {:?} is not an HTTP method", exchange.action, exchange.method),
@@ -78,7 +81,7 @@ pub async fn send(client: &reqwest::Client, mut exchange: Exchange<'_>) -> Resul
         message: format!("{}: cannot build the request: {}", exchange.action, error_chain(&err)),
     })?;
 
-    let deadline = exchange.connect_timeout + exchange.read_timeout;
+    let deadline = exchange.read_timeout.max(exchange.connect_timeout);
     let work = async {
         let response = client.execute(request).await?;
         let status = response.status().as_u16();
