@@ -39,6 +39,49 @@ fn raw(value: &Option<Unknown<'_>>) -> Option<napi_value> {
     value.as_ref().map(|v| v.raw())
 }
 
+/// The nine methods of the original: `(params = {}, options = {})` -> Promise,
+/// each one action of the table in `pls_core::action`.
+macro_rules! rpc_methods {
+    ($($(#[$doc:meta])* $name:ident => $method:literal;)*) => {
+        #[napi]
+        impl PlsClientBinding {
+            $(
+                $(#[$doc])*
+                #[napi]
+                pub fn $name<'env>(
+                    &self,
+                    env: &'env Env,
+                    params: Option<Unknown<'_>>,
+                    options: Option<Unknown<'_>>,
+                ) -> Result<PromiseRaw<'env, Resolved>> {
+                    self.invoke(env, $method, params, options)
+                }
+            )*
+        }
+    };
+}
+
+rpc_methods! {
+    /// BindAxb: bind A and B to a secret number X.
+    bind_axb => "bindAxb";
+    /// BindAxn: bind A to a secret number X for any caller.
+    bind_axn => "bindAxn";
+    /// BindAxnExtension: bind A to a shared X with an extension.
+    bind_axn_extension => "bindAxnExtension";
+    /// BuySecretNo: add a number to a pool.
+    buy_secret_no => "buySecretNo";
+    /// ReleaseSecretNo: remove a number from a pool.
+    release_secret_no => "releaseSecretNo";
+    /// QueryRecordFileDownloadUrl: where a call recording can be downloaded.
+    query_record_file_download_url => "queryRecordFileDownloadUrl";
+    /// QuerySubscriptionDetail: one binding's details.
+    query_subscription_detail => "querySubscriptionDetail";
+    /// UnbindSubscription: end a binding.
+    unbind_subscription => "unbindSubscription";
+    /// UpdateSubscription: change a binding (OperateType says what).
+    update_subscription => "updateSubscription";
+}
+
 #[napi]
 impl PlsClientBinding {
     /// `new PLSClient({ accessKeyId, secretAccessKey, ... })`.
@@ -47,60 +90,6 @@ impl PlsClientBinding {
         let config = config::read_client_config(env.raw(), raw(&options))?;
         let client = PlsClient::new(config).map_err(|err| js::throw_type_error(env.raw(), &err.to_string()))?;
         Ok(PlsClientBinding { inner: Arc::new(client) })
-    }
-
-    /// BindAxb: bind A and B to a secret number X.
-    #[napi]
-    pub fn bind_axb<'env>(&self, env: &'env Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
-        self.invoke(env, "bindAxb", params, options)
-    }
-
-    /// BindAxn: bind A to a secret number X for any caller.
-    #[napi]
-    pub fn bind_axn<'env>(&self, env: &'env Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
-        self.invoke(env, "bindAxn", params, options)
-    }
-
-    /// BindAxnExtension: bind A to a shared X with an extension.
-    #[napi]
-    pub fn bind_axn_extension<'env>(&self, env: &'env Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
-        self.invoke(env, "bindAxnExtension", params, options)
-    }
-
-    /// BuySecretNo: add a number to a pool.
-    #[napi]
-    pub fn buy_secret_no<'env>(&self, env: &'env Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
-        self.invoke(env, "buySecretNo", params, options)
-    }
-
-    /// ReleaseSecretNo: remove a number from a pool.
-    #[napi]
-    pub fn release_secret_no<'env>(&self, env: &'env Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
-        self.invoke(env, "releaseSecretNo", params, options)
-    }
-
-    /// QueryRecordFileDownloadUrl: where a call recording can be downloaded.
-    #[napi]
-    pub fn query_record_file_download_url<'env>(&self, env: &'env Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
-        self.invoke(env, "queryRecordFileDownloadUrl", params, options)
-    }
-
-    /// QuerySubscriptionDetail: one binding's details.
-    #[napi]
-    pub fn query_subscription_detail<'env>(&self, env: &'env Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
-        self.invoke(env, "querySubscriptionDetail", params, options)
-    }
-
-    /// UnbindSubscription: end a binding.
-    #[napi]
-    pub fn unbind_subscription<'env>(&self, env: &'env Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
-        self.invoke(env, "unbindSubscription", params, options)
-    }
-
-    /// UpdateSubscription: change a binding (OperateType says what).
-    #[napi]
-    pub fn update_subscription<'env>(&self, env: &'env Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
-        self.invoke(env, "updateSubscription", params, options)
     }
 
     /// Any other dyplsapi action of version 2017-05-25, signed and checked
