@@ -135,14 +135,18 @@ test('a body that is not JSON rejects with SDK.InvalidResponse and the status', 
   assert.match(err.message, /Bad Gateway/)
 })
 
-test('odd inputs reject or throw cleanly, never crash', async () => {
+test('bad params reject (as the original does, inside its async request), never crash', async () => {
   server.reply({ status: 200, body: '{"Code":"OK"}' })
   server.take()
-  assert.throws(() => client().request('X', 'not an object'), TypeError)
-  const withSymbol = await Promise.resolve().then(() => client().request('X', { S: Symbol('s') })).catch((e) => e)
-  assert.ok(withSymbol instanceof TypeError)
+  await assert.rejects(client().request('X', 'not an object'), { name: 'TypeError', message: '"params" must be an object' })
+  await assert.rejects(client().request('X', { S: Symbol('s') }), TypeError)
   const throwing = { get PhoneNoA() { throw new Error('getter boom') }, PhoneNoB: '1', Expiration: '2' }
-  assert.throws(() => client().bindAxb(throwing), /getter boom/)
+  await assert.rejects(client().bindAxb(throwing), /getter boom/)
+  await assert.rejects(client().bindAxb({ ...BIND, OutId: 'a\uD800b' }), (err) => err.code === 'SDK.InvalidArgument' && /lone UTF-16 surrogate/.test(err.message))
+  await assert.rejects(client().bindAxb(BIND, { get method() { throw new Error('option getter') } }), /option getter/)
+  // A real U+FFFD is fine, and goes out as its UTF-8 bytes.
+  await client().bindAxb({ ...BIND, OutId: 'a\uFFFDb' })
+  assert.ok(server.take()[0].url.includes('OutId=a%EF%BF%BDb'))
   const tooLong = await client().request('X', { Huge: 'x'.repeat(100_000) }).catch((e) => e)
   assert.equal(tooLong.code, 'SDK.InvalidArgument')
   assert.match(tooLong.message, /POST/)

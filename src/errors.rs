@@ -49,3 +49,18 @@ pub fn rejection(env: napi_env, err: &SdkError) -> napi::Error {
         Err(conversion_failed) => conversion_failed,
     }
 }
+
+/// A failure while reading a call's arguments, as the reason of a rejected
+/// promise (the original fails inside its async request, so it rejects):
+/// the JS exception itself when one is pending (a throwing getter, a Symbol),
+/// otherwise an Error with code `SDK.InvalidArgument`.
+pub fn argument_rejection(env: napi_env, err: napi::Error) -> napi::Error {
+    let reason = match js::take_exception(env) {
+        Some(exception) => Ok(exception),
+        None => to_js_error(env, &SdkError::InvalidArgument { message: err.reason.clone() }),
+    };
+    match reason.and_then(|value| unsafe { Unknown::from_napi_value(env, value) }) {
+        Ok(unknown) => napi::Error::from(unknown),
+        Err(_) => err,
+    }
+}

@@ -40,7 +40,9 @@ pub fn is_array(env: napi_env, value: napi_value) -> Result<bool> {
     Ok(result)
 }
 
-/// `String(value)` as UTF-8. A Symbol throws a TypeError in JS, as in the original.
+/// `String(value)` as UTF-8. A Symbol throws a TypeError in JS, as in the
+/// original; a lone surrogate (not Unicode, so it has no UTF-8) is refused
+/// rather than silently sent as U+FFFD (the original throws URIError).
 pub fn to_string(env: napi_env, value: napi_value) -> Result<String> {
     let string = if type_of(env, value)? == sys::ValueType::napi_string {
         value
@@ -49,7 +51,41 @@ pub fn to_string(env: napi_env, value: napi_value) -> Result<String> {
         check(unsafe { sys::napi_coerce_to_string(env, value, &mut coerced) }, "String(value)")?;
         coerced
     };
-    read_string(env, string)
+    let text = read_string(env, string)?;
+    if text.contains('\u{FFFD}') && has_lone_surrogate(env, string)? {
+        return Err(Error::new(
+            Status::InvalidArg,
+            format!("{:?} contains a lone UTF-16 surrogate, which cannot be URL-encoded", text),
+        ));
+    }
+    Ok(text)
+}
+
+/// Whether a JS string holds an unpaired surrogate (V8 turns it into U+FFFD in UTF-8).
+fn has_lone_surrogate(env: napi_env, string: napi_value) -> Result<bool> {
+    let mut len = 0;
+    check(unsafe { sys::napi_get_value_string_utf16(env, string, ptr::null_mut(), 0, &mut len) }, "string length")?;
+    let mut units = vec![0u16; len + 1];
+    let mut written = 0;
+    check(
+        unsafe { sys::napi_get_value_string_utf16(env, string, units.as_mut_ptr(), len + 1, &mut written) },
+        "string contents",
+    )?;
+    units.truncate(written);
+    Ok(char::decode_utf16(units).any(|unit| unit.is_err()))
+}
+
+/// Takes the pending JS exception, if there is one.
+pub fn take_exception(env: napi_env) -> Option<napi_value> {
+    let mut pending = false;
+    if unsafe { sys::napi_is_exception_pending(env, &mut pending) } != sys::Status::napi_ok || !pending {
+        return None;
+    }
+    let mut exception = ptr::null_mut();
+    if unsafe { sys::napi_get_and_clear_last_exception(env, &mut exception) } != sys::Status::napi_ok {
+        return None;
+    }
+    Some(exception)
 }
 
 /// The UTF-8 text of a JS string (lone surrogates become U+FFFD).

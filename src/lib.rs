@@ -96,13 +96,7 @@ impl PlsClientBinding {
     /// by the same rules: `client.request('QueryCallStatus', params, options)`.
     #[napi]
     pub fn request<'env>(&self, env: &'env Env, action: String, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
-        let raw_env = env.raw();
-        let request = RpcRequest {
-            action,
-            params: params::read_params(raw_env, raw(&params))?,
-            options: params::read_call_options(raw_env, raw(&options))?,
-        };
-        self.spawn_rpc(env, request)
+        self.prepare_and_spawn(env, action, &params, &options)
     }
 
     /// The original's `receiveMsg(type, queueName, waitSeconds = 10, isDel = false)`:
@@ -122,6 +116,11 @@ impl PlsClientBinding {
     }
 }
 
+/// A promise that rejects with `reason` (held as a reference until then).
+fn reject_later<'env>(env: &'env Env, reason: napi::Error) -> Result<PromiseRaw<'env, Resolved>> {
+    env.spawn_future_with_callback(async { Ok(()) }, move |_, ()| Err(reason))
+}
+
 /// The JSON object inside a message's base64 `MessageBody`.
 #[napi]
 pub fn decode_message_body(env: Env, body_base64: String) -> Result<Resolved> {
@@ -138,13 +137,28 @@ impl PlsClientBinding {
         let action: &Action = action::by_method(method)
             .ok_or_else(|| napi::Error::from_reason(format!("unknown method {method}")))?;
         let raw_env = env.raw();
-        params::check_required(raw_env, raw(&params), action)?;
-        let request = RpcRequest {
-            action: action.name.to_owned(),
-            params: params::read_params(raw_env, raw(&params))?,
-            options: params::read_call_options(raw_env, raw(&options))?,
+        match params::missing_required(raw_env, raw(&params), action) {
+            Ok(Some(key)) => return Err(js::throw_type_error(raw_env, &format!("parameter \"{key}\" is required"))),
+            Ok(None) => {}
+            Err(err) => return reject_later(env, errors::argument_rejection(raw_env, err)),
+        }
+        self.prepare_and_spawn(env, action.name.to_owned(), &params, &options)
+    }
+
+    /// Reads params and options; a failure there rejects the promise.
+    fn prepare_and_spawn<'env>(&self, env: &'env Env, action: String, params: &Option<Unknown<'_>>, options: &Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
+        let raw_env = env.raw();
+        let read = || -> Result<RpcRequest> {
+            Ok(RpcRequest {
+                action,
+                params: params::read_params(raw_env, raw(params))?,
+                options: params::read_call_options(raw_env, raw(options))?,
+            })
         };
-        self.spawn_rpc(env, request)
+        match read() {
+            Ok(request) => self.spawn_rpc(env, request),
+            Err(err) => reject_later(env, errors::argument_rejection(raw_env, err)),
+        }
     }
 
     /// The future owns everything it touches (an Arc of the client), so a

@@ -10,9 +10,9 @@ use pls_core::{Action, CallOptions, ParamValue};
 
 use crate::js;
 
-/// Throws the original's `TypeError('parameter "KEY" is required')` for the
-/// first required key that is missing, undefined or null.
-pub fn check_required(env: napi_env, params: Option<napi_value>, action: &Action) -> Result<()> {
+/// The first required key that is missing, undefined or null (the caller
+/// throws the original's `TypeError('parameter "KEY" is required')`).
+pub fn missing_required(env: napi_env, params: Option<napi_value>, action: &Action) -> Result<Option<&'static str>> {
     for key in action.required {
         let present = match params {
             Some(object) if is_object_like(env, object)? => match js::own_property(env, object, key)? {
@@ -22,10 +22,10 @@ pub fn check_required(env: napi_env, params: Option<napi_value>, action: &Action
             _ => false,
         };
         if !present {
-            return Err(js::throw_type_error(env, &format!("parameter \"{key}\" is required")));
+            return Ok(Some(key));
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// The caller's params in `Object.keys` order. `undefined`/`null` params mean `{}`.
