@@ -6,6 +6,7 @@ use napi::Result;
 
 use pls_core::SdkError;
 
+use crate::completion::Settlement;
 use crate::js;
 
 /// The JS error for a failed call: `message`, `name`, `code`, and for API
@@ -42,7 +43,7 @@ pub fn to_js_error(env: napi_env, err: &SdkError) -> Result<napi_value> {
     Ok(error)
 }
 
-/// A rejection reason napi-rs passes through untouched.
+/// A rejection reason napi-rs passes through untouched (for `decodeMessage`, which throws).
 pub fn rejection(env: napi_env, err: &SdkError) -> napi::Error {
     match to_js_error(env, err).and_then(|value| unsafe { Unknown::from_napi_value(env, value) }) {
         Ok(unknown) => napi::Error::from(unknown),
@@ -54,13 +55,17 @@ pub fn rejection(env: napi_env, err: &SdkError) -> napi::Error {
 /// promise (the original fails inside its async request, so it rejects):
 /// the JS exception itself when one is pending (a throwing getter, a Symbol),
 /// otherwise an Error with code `SDK.InvalidArgument`.
-pub fn argument_rejection(env: napi_env, err: napi::Error) -> napi::Error {
-    let reason = match js::take_exception(env) {
+pub fn argument_rejection(env: napi_env, err: napi::Error) -> Result<napi_value> {
+    match js::take_exception(env) {
         Some(exception) => Ok(exception),
         None => to_js_error(env, &SdkError::InvalidArgument { message: err.reason.clone() }),
-    };
-    match reason.and_then(|value| unsafe { Unknown::from_napi_value(env, value) }) {
-        Ok(unknown) => napi::Error::from(unknown),
-        Err(_) => err,
+    }
+}
+
+/// A call's outcome as its promise's settlement.
+pub fn settle<T>(env: napi_env, outcome: std::result::Result<T, SdkError>, to_js: impl FnOnce(napi_env, T) -> Result<napi_value>) -> Result<Settlement> {
+    match outcome {
+        Ok(value) => Ok(Settlement::Resolve(to_js(env, value)?)),
+        Err(err) => Ok(Settlement::Reject(to_js_error(env, &err)?)),
     }
 }

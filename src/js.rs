@@ -284,3 +284,12 @@ pub fn undefined(env: napi_env) -> Result<napi_value> {
     check(unsafe { sys::napi_get_undefined(env, &mut value) }, "undefined")?;
     Ok(value)
 }
+
+/// A promise already rejected with `reason`.
+pub fn rejected_promise(env: napi_env, reason: napi_value) -> Result<napi_value> {
+    let mut deferred = ptr::null_mut();
+    let mut promise = ptr::null_mut();
+    check(unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) }, "create promise")?;
+    check(unsafe { sys::napi_reject_deferred(env, deferred, reason) }, "reject promise")?;
+    Ok(promise)
+}

@@ -1,16 +1,18 @@
 //! The Node binding: JS values in, JS values and JS errors out. Every
 //! decision about the wire lives in `pls-core`; this crate only converts.
 
+mod completion;
 mod config;
 mod emulator;
 mod errors;
 mod js;
 mod params;
 mod queue;
+mod runtime;
 
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
+use napi::bindgen_prelude::ToNapiValue;
 use napi::sys::{napi_env, napi_value};
 use napi::{Env, JsValue, Result, Unknown};
 use napi_derive::napi;
@@ -48,12 +50,12 @@ macro_rules! rpc_methods {
             $(
                 $(#[$doc])*
                 #[napi]
-                pub fn $name<'env>(
+                pub fn $name(
                     &self,
-                    env: &'env Env,
+                    env: &Env,
                     params: Option<Unknown<'_>>,
                     options: Option<Unknown<'_>>,
-                ) -> Result<PromiseRaw<'env, Resolved>> {
+                ) -> Result<Resolved> {
                     self.invoke(env, $method, params, options)
                 }
             )*
@@ -95,14 +97,14 @@ impl PlsClientBinding {
     /// Any other dyplsapi action of version 2017-05-25, signed and checked
     /// by the same rules: `client.request('QueryCallStatus', params, options)`.
     #[napi]
-    pub fn request<'env>(&self, env: &'env Env, action: String, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
+    pub fn request(&self, env: &Env, action: String, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.prepare_and_spawn(env, action, &params, &options)
     }
 
     /// The original's `receiveMsg(type, queueName, waitSeconds = 10, isDel = false)`:
     /// type 0 SecretReport, 1 SecretRecording, 2 SecretSmsIntercept.
     #[napi]
-    pub fn receive_msg<'env>(&self, env: &'env Env, msg_type: Unknown<'_>, queue_name: Unknown<'_>, wait_seconds: Option<Unknown<'_>>, is_del: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
+    pub fn receive_msg(&self, env: &Env, msg_type: Unknown<'_>, queue_name: Unknown<'_>, wait_seconds: Option<Unknown<'_>>, is_del: Option<Unknown<'_>>) -> Result<Resolved> {
         let args = queue::ReceiveArgs::read(env.raw(), msg_type.raw(), queue_name.raw(), raw(&wait_seconds), raw(&is_del))?;
         queue::receive(env, Arc::clone(&self.inner), args)
     }
@@ -110,15 +112,16 @@ impl PlsClientBinding {
     /// Deletes a received message by its ReceiptHandle (what `consume` does
     /// once a handler succeeds).
     #[napi]
-    pub fn delete_msg<'env>(&self, env: &'env Env, msg_type: Unknown<'_>, queue_name: Unknown<'_>, receipt_handle: String) -> Result<PromiseRaw<'env, Resolved>> {
+    pub fn delete_msg(&self, env: &Env, msg_type: Unknown<'_>, queue_name: Unknown<'_>, receipt_handle: String) -> Result<Resolved> {
         let args = queue::ReceiveArgs::read(env.raw(), msg_type.raw(), queue_name.raw(), None, None)?;
         queue::delete(env, Arc::clone(&self.inner), args, receipt_handle)
     }
 }
 
-/// A promise that rejects with `reason` (held as a reference until then).
-fn reject_later<'env>(env: &'env Env, reason: napi::Error) -> Result<PromiseRaw<'env, Resolved>> {
-    env.spawn_future_with_callback(async { Ok(()) }, move |_, ()| Err(reason))
+/// A promise rejected with the failure of reading a call's arguments.
+fn reject_now(env: napi_env, err: napi::Error) -> Result<Resolved> {
+    let reason = errors::argument_rejection(env, err)?;
+    Ok(Resolved(js::rejected_promise(env, reason)?))
 }
 
 /// The JSON object inside a message's base64 `MessageBody`.
@@ -133,20 +136,20 @@ pub fn decode_message_body(env: Env, body_base64: String) -> Result<Resolved> {
 impl PlsClientBinding {
     /// Checks required keys synchronously (TypeError before any I/O), then
     /// hands the owned request to the runtime.
-    fn invoke<'env>(&self, env: &'env Env, method: &str, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
+    fn invoke(&self, env: &Env, method: &str, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         let action: &Action = action::by_method(method)
             .ok_or_else(|| napi::Error::from_reason(format!("unknown method {method}")))?;
         let raw_env = env.raw();
         match params::missing_required(raw_env, raw(&params), action) {
             Ok(Some(key)) => return Err(js::throw_type_error(raw_env, &format!("parameter \"{key}\" is required"))),
             Ok(None) => {}
-            Err(err) => return reject_later(env, errors::argument_rejection(raw_env, err)),
+            Err(err) => return reject_now(raw_env, err),
         }
         self.prepare_and_spawn(env, action.name.to_owned(), &params, &options)
     }
 
     /// Reads params and options; a failure there rejects the promise.
-    fn prepare_and_spawn<'env>(&self, env: &'env Env, action: String, params: &Option<Unknown<'_>>, options: &Option<Unknown<'_>>) -> Result<PromiseRaw<'env, Resolved>> {
+    fn prepare_and_spawn(&self, env: &Env, action: String, params: &Option<Unknown<'_>>, options: &Option<Unknown<'_>>) -> Result<Resolved> {
         let raw_env = env.raw();
         let read = || -> Result<RpcRequest> {
             Ok(RpcRequest {
@@ -157,20 +160,17 @@ impl PlsClientBinding {
         };
         match read() {
             Ok(request) => self.spawn_rpc(env, request),
-            Err(err) => reject_later(env, errors::argument_rejection(raw_env, err)),
+            Err(err) => reject_now(raw_env, err),
         }
     }
 
     /// The future owns everything it touches (an Arc of the client), so a
     /// worker thread that ends with calls in flight frees nothing they use.
-    fn spawn_rpc<'env>(&self, env: &'env Env, request: RpcRequest) -> Result<PromiseRaw<'env, Resolved>> {
+    fn spawn_rpc(&self, env: &Env, request: RpcRequest) -> Result<Resolved> {
         let client = Arc::clone(&self.inner);
-        env.spawn_future_with_callback(
-            async move { Ok(client.call(Service::Dypls, &request).await) },
-            |env, outcome| match outcome {
-                Ok(json) => Ok(Resolved(js::from_json(env.raw(), &json)?)),
-                Err(err) => Err(errors::rejection(env.raw(), &err)),
-            },
-        )
+        let promise = completion::spawn(env.raw(), async move { client.call(Service::Dypls, &request).await }, |env, outcome| {
+            errors::settle(env, outcome, |env, json| js::from_json(env, &json))
+        })?;
+        Ok(Resolved(promise))
     }
 }

@@ -3,13 +3,12 @@
 
 use std::sync::Arc;
 
-use napi::bindgen_prelude::PromiseRaw;
 use napi::sys::{napi_env, napi_value};
 use napi::{Env, Result};
 
 use pls_core::{MnsReply, PlsClient};
 
-use crate::{errors, js, Resolved};
+use crate::{completion, errors, js, Resolved};
 
 /// `{ code, headers: {}, body }` where body holds the Message's children as strings.
 fn reply_to_js(env: napi_env, reply: &MnsReply) -> Result<napi_value> {
@@ -78,23 +77,21 @@ impl ReceiveArgs {
 }
 
 /// Long-polls the queue of the message type; deletes the message first when asked.
-pub fn receive<'env>(env: &'env Env, client: Arc<PlsClient>, args: ReceiveArgs) -> Result<PromiseRaw<'env, Resolved>> {
-    env.spawn_future_with_callback(
-        async move { Ok(client.receive_msg(args.msg_type, &args.queue_name, args.wait_seconds, args.delete).await) },
-        |env, outcome| match outcome {
-            Ok(reply) => Ok(Resolved(reply_to_js(env.raw(), &reply)?)),
-            Err(err) => Err(errors::rejection(env.raw(), &err)),
-        },
-    )
+pub fn receive(env: &Env, client: Arc<PlsClient>, args: ReceiveArgs) -> Result<Resolved> {
+    let promise = completion::spawn(
+        env.raw(),
+        async move { client.receive_msg(args.msg_type, &args.queue_name, args.wait_seconds, args.delete).await },
+        |env, outcome| errors::settle(env, outcome, |env, reply| reply_to_js(env, &reply)),
+    )?;
+    Ok(Resolved(promise))
 }
 
 /// Deletes one received message by its ReceiptHandle; resolves to undefined.
-pub fn delete<'env>(env: &'env Env, client: Arc<PlsClient>, args: ReceiveArgs, receipt_handle: String) -> Result<PromiseRaw<'env, Resolved>> {
-    env.spawn_future_with_callback(
-        async move { Ok(client.delete_msg(args.msg_type, &args.queue_name, &receipt_handle).await) },
-        |env, outcome| match outcome {
-            Ok(()) => Ok(Resolved(js::undefined(env.raw())?)),
-            Err(err) => Err(errors::rejection(env.raw(), &err)),
-        },
-    )
+pub fn delete(env: &Env, client: Arc<PlsClient>, args: ReceiveArgs, receipt_handle: String) -> Result<Resolved> {
+    let promise = completion::spawn(
+        env.raw(),
+        async move { client.delete_msg(args.msg_type, &args.queue_name, &receipt_handle).await },
+        |env, outcome| errors::settle(env, outcome, |env, ()| js::undefined(env)),
+    )?;
+    Ok(Resolved(promise))
 }

@@ -1,0 +1,231 @@
+//! Settling promises from the runtime: one thread-safe function per JS
+//! thread (main or worker) carries every finished call back to it.
+//!
+//! napi-rs's `spawn_future` creates a thread-safe function (a uv_async
+//! handle, a cleanup hook, locks) for every call; that set-up and teardown
+//! was a large share of a call's CPU. Here the channel is made once per JS
+//! thread, and completions that arrive together are settled in one wake-up.
+//!
+//! Teardown safety (a worker terminated with calls in flight): the runtime
+//! threads reach the thread-safe function only through `Shared`, under its
+//! lock. Our env cleanup hook, registered after the function was created and
+//! so run before Node's own, takes it out under that lock; a call finishing
+//! later finds nothing and drops its result. Nothing the futures own is
+//! freed by the env going away.
+
+use std::cell::{Cell, RefCell};
+use std::ffi::c_void;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use napi::sys::{self, napi_env, napi_value};
+use napi::{Error, Result, Status};
+
+use crate::{js, runtime};
+
+/// How a finished call settles its promise, computed on the JS thread.
+pub enum Settlement {
+    /// `resolve(value)`.
+    Resolve(napi_value),
+    /// `reject(reason)`.
+    Reject(napi_value),
+}
+
+/// Turns a call's Rust outcome into JS on the JS thread.
+type Settle = Box<dyn FnOnce(napi_env) -> Result<Settlement> + Send>;
+
+/// One finished call on its way to the JS thread.
+struct Finished {
+    /// The promise's `napi_deferred`, only ever touched on its JS thread.
+    deferred: usize,
+    settle: Settle,
+}
+
+/// The thread-safe function, shared with the runtime threads.
+struct TsfnHandle(sys::napi_threadsafe_function);
+// The handle is only used through N-API's thread-safe entry points.
+unsafe impl Send for TsfnHandle {}
+
+type Shared = Arc<Mutex<Option<TsfnHandle>>>;
+
+/// JS-thread state behind the thread-safe function's context pointer.
+struct JsThreadState {
+    tsfn: Cell<sys::napi_threadsafe_function>,
+    /// Calls not yet settled: the channel keeps Node's loop alive only while > 0.
+    pending: Cell<usize>,
+}
+
+/// This JS thread's channel.
+#[derive(Clone)]
+struct Channel {
+    shared: Shared,
+    state: *const JsThreadState,
+}
+
+thread_local! {
+    static CHANNEL: RefCell<Option<Channel>> = const { RefCell::new(None) };
+}
+
+fn check(status: sys::napi_status, what: &str) -> Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(Error::new(Status::from(status), format!("N-API call failed: {what}")))
+    }
+}
+
+fn channel(env: napi_env) -> Result<Channel> {
+    if let Some(channel) = CHANNEL.with(|slot| slot.borrow().clone()) {
+        return Ok(channel);
+    }
+    let state = Box::into_raw(Box::new(JsThreadState { tsfn: Cell::new(ptr::null_mut()), pending: Cell::new(0) }));
+    let name = js::make_string(env, "pls-native")?;
+    let mut tsfn = ptr::null_mut();
+    let created = check(
+        unsafe {
+            sys::napi_create_threadsafe_function(
+                env,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                name,
+                0,
+                1,
+                state.cast(),
+                Some(free_state),
+                state.cast(),
+                Some(settle_on_js_thread),
+                &mut tsfn,
+            )
+        },
+        "create the completion channel",
+    );
+    if let Err(err) = created {
+        drop(unsafe { Box::from_raw(state) });
+        return Err(err);
+    }
+    unsafe {
+        (*state).tsfn.set(tsfn);
+        // Idle until a call is in flight: an unused client never holds the process open.
+        sys::napi_unref_threadsafe_function(env, tsfn);
+    }
+    let shared: Shared = Arc::new(Mutex::new(Some(TsfnHandle(tsfn))));
+    let hook_arg = Arc::into_raw(Arc::clone(&shared)) as *mut c_void;
+    check(unsafe { sys::napi_add_env_cleanup_hook(env, Some(close_on_teardown), hook_arg) }, "add cleanup hook")?;
+    let channel = Channel { shared, state };
+    CHANNEL.with(|slot| *slot.borrow_mut() = Some(channel.clone()));
+    Ok(channel)
+}
+
+/// Runs `future` on the runtime and returns a promise that `to_js` settles
+/// with its output, on this JS thread.
+pub fn spawn<F, T>(env: napi_env, future: F, to_js: fn(napi_env, T) -> Result<Settlement>) -> Result<napi_value>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let runtime = runtime::get().map_err(|reason| Error::new(Status::GenericFailure, reason))?;
+    let channel = channel(env)?;
+    let mut deferred = ptr::null_mut();
+    let mut promise = ptr::null_mut();
+    check(unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) }, "create promise")?;
+
+    let state = unsafe { &*channel.state };
+    let pending = state.pending.get();
+    if pending == 0 {
+        unsafe { sys::napi_ref_threadsafe_function(env, state.tsfn.get()) };
+    }
+    state.pending.set(pending + 1);
+
+    let shared = channel.shared;
+    let deferred = deferred as usize;
+    runtime.spawn(async move {
+        let settle: Settle = match CatchPanic(future).await {
+            Ok(output) => Box::new(move |env| to_js(env, output)),
+            Err(()) => Box::new(|env| {
+                Ok(Settlement::Reject(js::make_error(env, "pls-native: internal error (a panic was caught)", false)?))
+            }),
+        };
+        deliver(&shared, Box::new(Finished { deferred, settle }));
+    });
+    Ok(promise)
+}
+
+fn deliver(shared: &Shared, finished: Box<Finished>) {
+    let guard = shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let data = Box::into_raw(finished);
+    let queued = match guard.as_ref() {
+        Some(tsfn) => {
+            let status = unsafe {
+                sys::napi_call_threadsafe_function(tsfn.0, data.cast(), sys::ThreadsafeFunctionCallMode::nonblocking)
+            };
+            status == sys::Status::napi_ok
+        }
+        None => false,
+    };
+    if !queued {
+        // The JS thread is gone (a terminated worker): nobody awaits this.
+        drop(unsafe { Box::from_raw(data) });
+    }
+}
+
+unsafe extern "C" fn settle_on_js_thread(env: napi_env, _js_callback: napi_value, context: *mut c_void, data: *mut c_void) {
+    let finished = unsafe { Box::from_raw(data.cast::<Finished>()) };
+    if env.is_null() {
+        // The channel is being torn down with this call still queued.
+        return;
+    }
+    let deferred = finished.deferred as sys::napi_deferred;
+    let settlement = (finished.settle)(env).or_else(|err| {
+        let reason = js::take_exception(env)
+            .map(Ok)
+            .unwrap_or_else(|| js::make_error(env, &format!("pls-native: {}", err.reason), false))?;
+        Ok::<_, Error>(Settlement::Reject(reason))
+    });
+    unsafe {
+        match settlement {
+            Ok(Settlement::Resolve(value)) => sys::napi_resolve_deferred(env, deferred, value),
+            Ok(Settlement::Reject(reason)) => sys::napi_reject_deferred(env, deferred, reason),
+            Err(_) => sys::napi_reject_deferred(env, deferred, ptr::null_mut()),
+        };
+    }
+    let state = unsafe { &*context.cast::<JsThreadState>() };
+    let pending = state.pending.get().saturating_sub(1);
+    state.pending.set(pending);
+    if pending == 0 {
+        unsafe { sys::napi_unref_threadsafe_function(env, state.tsfn.get()) };
+    }
+}
+
+unsafe extern "C" fn free_state(_env: napi_env, data: *mut c_void, _hint: *mut c_void) {
+    drop(unsafe { Box::from_raw(data.cast::<JsThreadState>()) });
+}
+
+unsafe extern "C" fn close_on_teardown(arg: *mut c_void) {
+    let shared = unsafe { Arc::from_raw(arg as *const Mutex<Option<TsfnHandle>>) };
+    let taken = shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+    if let Some(tsfn) = taken {
+        unsafe { sys::napi_release_threadsafe_function(tsfn.0, sys::ThreadsafeFunctionReleaseMode::abort) };
+    }
+    CHANNEL.with(|slot| slot.borrow_mut().take());
+}
+
+/// A future whose panic becomes `Err(())` instead of unwinding into the runtime.
+struct CatchPanic<F>(F);
+
+impl<F: Future> Future for CatchPanic<F> {
+    type Output = std::result::Result<F::Output, ()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Structural pinning: the inner future is never moved out.
+        let inner = unsafe { self.map_unchecked_mut(|this| &mut this.0) };
+        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(Err(())),
+        }
+    }
+}
