@@ -18,6 +18,7 @@ use napi::{Env, JsValue, Result, Unknown};
 use napi_derive::napi;
 
 use pls_core::action::{self, Action};
+use pls_core::response::Success;
 use pls_core::{PlsClient, RpcRequest, Service};
 
 /// A JS value made on the JS thread, handed to napi-rs as the resolution.
@@ -168,8 +169,11 @@ impl PlsClientBinding {
     /// worker thread that ends with calls in flight frees nothing they use.
     fn spawn_rpc(&self, env: &Env, request: RpcRequest) -> Result<Resolved> {
         let client = Arc::clone(&self.inner);
-        let promise = completion::spawn(env.raw(), async move { client.call(Service::Dypls, &request).await }, |env, outcome| {
-            errors::settle(env, outcome, |env, json| js::from_json(env, &json))
+        let promise = completion::spawn(env.raw(), async move { client.call_json(Service::Dypls, &request).await }, |env, outcome| {
+            errors::settle(env, outcome, |env, success| match success {
+                Success::Json(text) => js::parse_json(env, &text),
+                Success::Parsed(json) => js::from_json(env, &json),
+            })
         })?;
         Ok(Resolved(promise))
     }

@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::config::{ClientConfig, Service};
 use crate::error::SdkError;
 use crate::http::{self, Exchange, Reply};
+use crate::response::Success;
 use crate::queue::TokenCache;
 use crate::rpc::{make_nonce, RpcRequest, SignedRequest, SigningContext};
 use crate::timefmt::rpc_timestamp_now;
@@ -63,8 +64,16 @@ impl PlsClient {
         crate::response::interpret(&signed.action, &signed.url, reply.status, &reply.body)
     }
 
+    /// [`PlsClient::call`] for callers with a JSON parser of their own (the
+    /// Node binding hands the bytes to V8's `JSON.parse`): same rule, but a
+    /// plain successful reply is not parsed into a `Value` here.
+    pub async fn call_json(&self, service: Service, request: &RpcRequest) -> Result<Success, SdkError> {
+        let (signed, reply) = self.call_raw(service, request).await?;
+        crate::response::interpret_fast(&signed.action, &signed.url, reply.status, reply.body)
+    }
+
     /// Sends one RPC call and hands back the raw reply, for callers that
-    /// convert the body themselves (the Node binding).
+    /// convert the body themselves.
     pub async fn call_raw(&self, service: Service, request: &RpcRequest) -> Result<(SignedRequest, Reply), SdkError> {
         let signed = self.sign(service, request);
         let (connect_timeout, read_timeout) = self.timeouts(request);

@@ -15,6 +15,69 @@ pub fn is_success_code(code: &Value) -> bool {
     }
 }
 
+/// A successful reply, in the cheapest form that is still exact.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Success {
+    /// Valid JSON whose numbers all fit a double: a JS engine's own
+    /// `JSON.parse` of these bytes gives exactly the original's result.
+    Json(bytes::Bytes),
+    /// Parsed here, because an integer beyond 2^53 must keep its digits.
+    Parsed(Value),
+}
+
+/// Just the two fields the success rule reads; the rest is skipped unparsed.
+#[derive(serde::Deserialize)]
+struct Envelope {
+    #[serde(rename = "Code")]
+    code: Option<Value>,
+}
+
+/// The success rule without building the whole body: a reply that is an
+/// object with a success Code (or none) and no big integers comes back as
+/// its bytes; anything else takes the exact path of [`interpret`].
+pub fn interpret_fast(action: &str, url: &str, status: u16, body: bytes::Bytes) -> Result<Success, SdkError> {
+    if let Ok(envelope) = serde_json::from_slice::<Envelope>(&body) {
+        let succeeded = envelope.code.as_ref().is_none_or(|code| !is_truthy(code) || is_success_code(code));
+        if succeeded && !has_big_integer(&body) {
+            return Ok(Success::Json(body));
+        }
+    }
+    interpret(action, url, status, &body).map(Success::Parsed)
+}
+
+/// Whether a JSON text holds an integer literal of 16 or more digits (one
+/// that may not fit a double exactly). Digits inside strings do not count.
+pub fn has_big_integer(json: &[u8]) -> bool {
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut digits = 0usize;
+    for &byte in json {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'0'..=b'9' => digits += 1,
+            // A fraction or exponent makes it a double in json-bigint too.
+            b'.' | b'e' | b'E' => digits = 0,
+            _ => {
+                if digits >= 16 {
+                    return true;
+                }
+                digits = 0;
+                in_string = byte == b'"';
+            }
+        }
+    }
+    digits >= 16
+}
+
 /// Parses a reply body and applies the success rule.
 pub fn interpret(action: &str, url: &str, status: u16, body: &[u8]) -> Result<Value, SdkError> {
     let json: Value = serde_json::from_slice(body).map_err(|err| SdkError::InvalidResponse {
@@ -88,6 +151,30 @@ mod tests {
         let value = run(r#"{"z":1,"a":2,"m":{"y":1,"b":2}}"#).unwrap();
         let keys: Vec<_> = value.as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, ["z", "a", "m"]);
+    }
+
+    #[test]
+    fn the_fast_path_hands_back_bytes_only_when_exact() {
+        let fast = |body: &str| interpret_fast("BindAxb", "u", 200, bytes::Bytes::from(body.to_owned()));
+        assert!(matches!(fast(r#"{"Code":"OK","SecretBindDTO":{"SubsId":"123456789012345678"}}"#), Ok(Success::Json(_))));
+        assert!(matches!(fast(r#"{"RequestId":"x","N":1.5e300}"#), Ok(Success::Json(_))));
+        assert!(matches!(fast(r#"{"Code":"OK","ChargeId":12345678901234567890}"#), Ok(Success::Parsed(_))));
+        assert!(matches!(fast(r#"[1,2]"#), Ok(Success::Parsed(_))));
+        // Duplicate Code: serde refuses the envelope; the exact path decides (last one wins).
+        assert!(fast(r#"{"Code":"OK","Code":"isv.X"}"#).is_err());
+        let err = fast(r#"{"Code":"isv.BIND_CONFLICT","Message":"m"}"#).unwrap_err();
+        assert_eq!(err.code(), "isv.BIND_CONFLICT");
+        assert_eq!(fast("nope").unwrap_err().code(), "SDK.InvalidResponse");
+    }
+
+    #[test]
+    fn big_integers_are_found_outside_strings_only() {
+        assert!(!has_big_integer(br#"{"a":"12345678901234567890","b":123456789012345}"#));
+        assert!(has_big_integer(br#"{"a":1234567890123456}"#));
+        assert!(has_big_integer(br#"[-12345678901234567890]"#));
+        assert!(!has_big_integer(br#"{"a":"x\"12345678901234567890"}"#));
+        assert!(!has_big_integer(br#"{"a":12345678901234567.5,"b":1234567890123456789e3}"#));
+        assert!(has_big_integer(b"12345678901234567"));
     }
 
     #[test]
