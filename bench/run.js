@@ -1,0 +1,743 @@
+#!/usr/bin/env node
+// `npm run bench [-- options]`: @alicloud/pls-sdk (the devDependency
+// pls-sdk-original) against pls-native in the same run, alternating rounds,
+// each client in its own child process, against one local server in another
+// process. Prints a table and writes bench/results/latest.json.
+// See bench/README.md for the options and what each figure means.
+'use strict'
+
+const { spawn, spawnSync, fork } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { performance } = require('node:perf_hooks')
+
+const root = path.resolve(__dirname, '..')
+const CLIENTS = ['original', 'native']
+
+// ---------------------------------------------------------------- options
+
+const DEFAULTS = {
+  rounds: 5,
+  seconds: 3,
+  warmupMs: 500,
+  levels: [1, 4, 16, 64, 256, 1024],
+  server: 'emulator',
+  serverThreads: 1,
+  long: false,
+  longOnly: false,
+  longCalls: 1_000_000,
+  longWarmupCalls: 100_000,
+  longConcurrency: 256,
+  spawns: 15,
+  build: true,
+  allowDebug: false,
+  out: path.join(__dirname, 'results', 'latest.json'),
+}
+
+function usage() {
+  return `usage: npm run bench -- [options]
+  --rounds N            alternating rounds per concurrency level (${DEFAULTS.rounds})
+  --seconds S           measured seconds per round and client (${DEFAULTS.seconds})
+  --warmup-ms MS        unmeasured load before each measured round (${DEFAULTS.warmupMs})
+  --levels 1,4,...      calls in flight (${DEFAULTS.levels.join(',')}); keep them ascending
+  --server emulator|fixed   the emulator's --stateless serve example (checks signatures),
+                        or bench/fixed-server (fixed reply, checks nothing) (${DEFAULTS.server})
+  --server-threads N    tokio workers of the server (${DEFAULTS.serverThreads})
+  --long                also the long run: ${DEFAULTS.longCalls} calls at ${DEFAULTS.longConcurrency} in flight per client, RSS growth after warm-up
+  --long-only           only the long run
+  --long-calls N        calls in the long run (${DEFAULTS.longCalls})
+  --spawns N            node processes per variant for the require() time (${DEFAULTS.spawns})
+  --quick               1 round of 1 s, levels 1,64,256 (a smoke run; figures are rough)
+  --no-build            do not build the server binary (fail if it is missing)
+  --allow-debug         benchmark a debug addon anyway (figures are meaningless)
+  --out FILE            JSON output (${path.relative(root, DEFAULTS.out)})`
+}
+
+function parseArgs(argv) {
+  const o = { ...DEFAULTS }
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(`${flag} needs a value`)
+      return argv[++i]
+    }
+    const num = (v) => {
+      const n = Number(v)
+      if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag}: ${v} is not a positive number`)
+      return n
+    }
+    switch (flag) {
+      case '--rounds': o.rounds = Math.round(num(next())); break
+      case '--seconds': o.seconds = num(next()); break
+      case '--warmup-ms': o.warmupMs = num(next()); break
+      case '--levels': o.levels = next().split(',').map((v) => Math.round(num(v))); break
+      case '--server': o.server = next(); break
+      case '--server-threads': o.serverThreads = Math.round(num(next())); break
+      case '--long': o.long = true; break
+      case '--long-only': o.long = true; o.longOnly = true; break
+      case '--long-calls': o.longCalls = Math.round(num(next())); break
+      case '--spawns': o.spawns = Math.round(num(next())); break
+      case '--quick': o.rounds = 1; o.seconds = 1; o.warmupMs = 300; o.levels = [1, 64, 256]; o.spawns = 7; break
+      case '--no-build': o.build = false; break
+      case '--allow-debug': o.allowDebug = true; break
+      case '--out': o.out = path.resolve(next()); break
+      case '-h': case '--help': console.log(usage()); process.exit(0)
+      default: throw new Error(`unknown option ${flag}\n${usage()}`)
+    }
+  }
+  if (!['emulator', 'fixed'].includes(o.server)) throw new Error(`--server: emulator or fixed, not ${o.server}`)
+  o.longWarmupCalls = Math.min(o.longWarmupCalls, Math.floor(o.longCalls / 10))
+  return o
+}
+
+// ---------------------------------------------------------------- helpers
+
+const median = (xs) => {
+  const v = xs.filter((x) => x != null && Number.isFinite(x)).sort((a, b) => a - b)
+  if (v.length === 0) return null
+  const m = v.length >> 1
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2
+}
+const MB = (bytes) => bytes / (1024 * 1024)
+
+function log(...args) {
+  process.stderr.write(args.join(' ') + '\n')
+}
+
+function hostTriple() {
+  const out = spawnSync('rustc', ['-vV'], { encoding: 'utf8' })
+  const line = (out.stdout || '').split('\n').find((l) => l.startsWith('host: '))
+  return line ? line.slice(6).trim() : null
+}
+
+function newestMtime(dir, re = /\.(rs|toml)$/) {
+  let newest = 0
+  if (!fs.existsSync(dir)) return 0
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'target' || entry.name === 'node_modules') continue
+    const full = path.join(dir, entry.name)
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(full, re))
+    else if (re.test(entry.name)) newest = Math.max(newest, fs.statSync(full).mtimeMs)
+  }
+  return newest
+}
+
+// ---------------------------------------------------------------- the addon must be a release build
+
+/** The section names of an ELF file (64-bit little-endian), or null if it is not one. */
+function elfSections(file) {
+  const fd = fs.openSync(file, 'r')
+  try {
+    const head = Buffer.alloc(64)
+    fs.readSync(fd, head, 0, 64, 0)
+    if (head.readUInt32BE(0) !== 0x7f454c46 || head[4] !== 2 || head[5] !== 1) return null
+    const shoff = Number(head.readBigUInt64LE(0x28))
+    const shentsize = head.readUInt16LE(0x3a)
+    const shnum = head.readUInt16LE(0x3c)
+    const shstrndx = head.readUInt16LE(0x3e)
+    const table = Buffer.alloc(shentsize * shnum)
+    fs.readSync(fd, table, 0, table.length, shoff)
+    const strOff = Number(table.readBigUInt64LE(shstrndx * shentsize + 0x18))
+    const strSize = Number(table.readBigUInt64LE(shstrndx * shentsize + 0x20))
+    const strtab = Buffer.alloc(strSize)
+    fs.readSync(fd, strtab, 0, strSize, strOff)
+    const names = []
+    for (let i = 0; i < shnum; i++) {
+      const nameOff = table.readUInt32LE(i * shentsize)
+      names.push(strtab.toString('latin1', nameOff, strtab.indexOf(0, nameOff)))
+    }
+    return names
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+function sameFile(a, b) {
+  try {
+    const sa = fs.statSync(a)
+    const sb = fs.statSync(b)
+    if (sa.size !== sb.size) return false
+    const hash = (f) => require('node:crypto').createHash('sha1').update(fs.readFileSync(f)).digest('hex')
+    return hash(a) === hash(b)
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Which cargo profile made pls-native.node. scripts/build.js copies cargo's
+ * output (target/<triple>/<profile>/ under napi, target/<profile>/ under plain
+ * cargo) to ./pls-native.node, so the file is byte-identical to the artefact
+ * of the profile that built it last. If no artefact matches (target/ cleaned),
+ * fall back on the ELF: the release profile strips symbols (Cargo.toml:
+ * strip = "symbols"), a debug build carries .debug_info (off ELF: > 40 MB).
+ */
+function addonProfile(file) {
+  const lib = { darwin: 'libpls_native.dylib', win32: 'pls_native.dll' }[process.platform] || 'libpls_native.so'
+  const targetDir = process.env.CARGO_TARGET_DIR || path.join(root, 'target')
+  const triple = hostTriple()
+  for (const profile of ['release', 'debug']) {
+    const candidates = [path.join(targetDir, profile, lib)]
+    if (triple) candidates.unshift(path.join(targetDir, triple, profile, lib))
+    for (const c of candidates) if (sameFile(file, c)) return { profile, how: `identical to ${path.relative(root, c)}` }
+  }
+  const sections = elfSections(file)
+  if (sections) {
+    const debug = sections.includes('.debug_info')
+    return { profile: debug ? 'debug' : 'release', how: debug ? 'ELF has .debug_info' : 'ELF has no .debug_info' }
+  }
+  return { profile: fs.statSync(file).size > 40 * 1024 * 1024 ? 'debug' : 'release', how: 'file size' }
+}
+
+/** Refuses a debug addon (its figures would mean nothing) unless --allow-debug. */
+function checkAddon(o) {
+  const file = path.join(root, 'pls-native.node')
+  if (!fs.existsSync(file)) {
+    throw new Error(`pls-native: ${file} is not built. Run \`npm run build\` (a release build) first.`)
+  }
+  const size = fs.statSync(file).size
+  const { profile, how } = addonProfile(file)
+  const sources = Math.max(newestMtime(path.join(root, 'src')), newestMtime(path.join(root, 'crates')))
+  const stale = fs.statSync(file).mtimeMs < sources
+  const info = { file: path.relative(root, file), bytes: size, profile, how, staleVsSources: stale }
+  if (profile !== 'release' && !o.allowDebug) {
+    throw new Error(
+      `pls-native.node is a DEBUG build (${MB(size).toFixed(0)} MB; ${how}): its figures would be meaningless.\n` +
+        'Run `npm run build` (release; several minutes on 2 cores) and try again (--allow-debug overrides).',
+    )
+  }
+  if (stale) log('warning: pls-native.node is older than a source under src/ or crates/; `npm run build` to bench the current code')
+  return info
+}
+
+// ---------------------------------------------------------------- the server
+
+function serverBinary(o) {
+  if (o.server === 'emulator') {
+    // The napi build compiles for the explicit host triple; building the
+    // example for the same triple shares its dependency artefacts.
+    const triple = hostTriple()
+    const dir = triple ? path.join(root, 'target', triple, 'release', 'examples') : path.join(root, 'target', 'release', 'examples')
+    const bin = path.join(dir, 'serve')
+    const cmd = ['build', '--release', '-p', 'pls-emulator', '--example', 'serve', ...(triple ? ['--target', triple] : [])]
+    const stale = !fs.existsSync(bin) || fs.statSync(bin).mtimeMs < newestMtime(path.join(root, 'crates', 'pls-emulator'))
+    return { bin, cmd, cwd: root, env: {}, stale, args: ['--port', '0', '--stateless', '--threads', String(o.serverThreads)] }
+  }
+  const dir = path.join(__dirname, 'fixed-server')
+  const targetDir = path.join(root, 'target', 'bench-fixed-server')
+  const bin = path.join(targetDir, 'release', 'pls-bench-fixed-server')
+  const stale = !fs.existsSync(bin) || fs.statSync(bin).mtimeMs < newestMtime(dir)
+  return {
+    bin,
+    cmd: ['build', '--release', '--offline'],
+    cwd: dir,
+    env: { CARGO_TARGET_DIR: targetDir },
+    stale,
+    args: ['--port', '0', '--threads', String(o.serverThreads)],
+  }
+}
+
+function buildServer(o) {
+  const s = serverBinary(o)
+  if (s.stale) {
+    if (!o.build) throw new Error(`${s.bin} is missing or stale; run \`cargo ${s.cmd.join(' ')}\` in ${s.cwd}`)
+    log(`building the ${o.server} server: cargo ${s.cmd.join(' ')}`)
+    const r = spawnSync('cargo', s.cmd, { cwd: s.cwd, env: { ...process.env, ...s.env }, stdio: ['ignore', 'inherit', 'inherit'] })
+    if (r.status !== 0) throw new Error(`cargo ${s.cmd.join(' ')} failed`)
+  }
+  return s
+}
+
+function startServer(s) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(s.bin, s.args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    let buf = ''
+    const timer = setTimeout(() => reject(new Error('the server printed no URL within 10 s')), 10_000)
+    child.on('error', reject)
+    child.on('exit', (code) => reject(new Error(`the server exited (${code}) before printing its URL`)))
+    child.stdout.on('data', (d) => {
+      buf += d
+      const nl = buf.indexOf('\n')
+      if (nl >= 0) {
+        clearTimeout(timer)
+        child.removeAllListeners('exit')
+        child.stdout.resume()
+        const url = buf.slice(0, nl).trim().replace('://localhost', '://127.0.0.1')
+        if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(url)) reject(new Error(`unexpected server URL ${url}`))
+        resolve({ child, url, pid: child.pid })
+      }
+    })
+  })
+}
+
+const CLK_TCK = (() => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })
+  return Number(r.stdout) || 100
+})()
+
+/** User + system CPU seconds of a process (all threads), from /proc. */
+function procCpuSeconds(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK
+  } catch {
+    return null
+  }
+}
+
+// ---------------------------------------------------------------- client processes
+
+function startWorker(which, url) {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, 'worker.js'), [which, url], {
+      cwd: root,
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    const pending = new Map()
+    let nextId = 1
+    child.on('message', (msg) => {
+      if (msg.ready) {
+        resolve({
+          which,
+          pid: msg.pid,
+          child,
+          call(op, args = {}) {
+            const id = nextId++
+            return new Promise((res, rej) => {
+              pending.set(id, { res, rej })
+              child.send({ ...args, op, id })
+            })
+          },
+        })
+        return
+      }
+      const p = pending.get(msg.id)
+      if (!p) return
+      pending.delete(msg.id)
+      if (msg.error) p.rej(new Error(`${which}: ${msg.error}`))
+      else p.res(msg.result)
+    })
+    child.on('exit', (code, signal) => {
+      for (const p of pending.values()) p.rej(new Error(`${which} worker exited (${code ?? signal})`))
+      pending.clear()
+      reject(new Error(`${which} worker exited (${code ?? signal}) before it was ready`))
+    })
+  })
+}
+
+async function stopWorker(w) {
+  const exited = new Promise((r) => w.child.once('exit', r))
+  try {
+    w.child.send({ op: 'exit', id: 0 })
+  } catch {}
+  const timer = setTimeout(() => w.child.kill('SIGKILL'), 3000)
+  await exited
+  clearTimeout(timer)
+}
+
+// ---------------------------------------------------------------- measurements
+
+async function measureLevels(o, workers, server) {
+  const perLevel = {}
+  for (const level of o.levels) {
+    const rounds = []
+    log(`-- ${level} in flight: ${o.rounds} rounds x ${o.seconds} s per client`)
+    for (let r = 0; r < o.rounds; r++) {
+      const order = r % 2 === 0 ? CLIENTS : [...CLIENTS].reverse()
+      const round = {}
+      for (const which of order) {
+        const w = workers[which]
+        await w.call('warm', { concurrency: level, ms: r === 0 ? Math.max(o.warmupMs, 1000) : o.warmupMs })
+        const s0 = procCpuSeconds(server.pid)
+        const t0 = performance.now()
+        const res = await w.call('run', { concurrency: level, ms: o.seconds * 1000 })
+        const wall = (performance.now() - t0) / 1000
+        const s1 = procCpuSeconds(server.pid)
+        res.serverCores = s0 == null ? null : (s1 - s0) / wall
+        res.serverCpuPerCallUs = s0 == null ? null : ((s1 - s0) * 1e6) / Math.max(1, res.calls)
+        delete res.rssSamples
+        round[which] = res
+        if (res.errors) log(`   ${which}: ${res.errors} errors, first: ${res.firstError}`)
+      }
+      rounds.push(round)
+      log(
+        `   round ${r + 1}: ` +
+          CLIENTS.map((c) => `${c} ${Math.round(round[c].throughput)}/s p99 ${round[c].p99Ms.toFixed(2)} ms cpu ${round[c].cpuPerCallUs.toFixed(1)} us server ${(round[c].serverCores ?? 0).toFixed(2)} cores`).join(' | '),
+      )
+    }
+    const maxRSS = {}
+    for (const which of CLIENTS) maxRSS[which] = (await workers[which].call('gc')).maxRSS
+    perLevel[level] = { rounds, maxRSS }
+  }
+  return perLevel
+}
+
+/** Wall ms of `node args` spawned `n` times per variant, interleaved; medians. */
+function requireTimes(o) {
+  const native = JSON.stringify(root)
+  const variants = {
+    bare: ['-e', '0'],
+    original: ['-e', "require('pls-sdk-original')"],
+    native: ['-e', `require(${native})`],
+  }
+  const times = { bare: [], original: [], native: [] }
+  for (let i = 0; i < o.spawns + 1; i++) {
+    for (const [name, args] of Object.entries(variants)) {
+      const t0 = performance.now()
+      const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'ignore' })
+      const ms = performance.now() - t0
+      if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed`)
+      if (i > 0) times[name].push(ms) // the first spawn of each warms the file cache
+    }
+  }
+  const bare = median(times.bare)
+  return {
+    bareMs: bare,
+    original: { totalMs: median(times.original), overBareMs: median(times.original) - bare },
+    native: { totalMs: median(times.native), overBareMs: median(times.native) - bare },
+    samples: times,
+  }
+}
+
+/** Apparent bytes and disk usage (st_blocks, as du counts) of a tree, and its packages (dirs with a package.json under node_modules). */
+function treeSize(dir) {
+  let apparent = 0
+  let disk = 0
+  let packages = 0
+  const walk = (d, inNodeModules) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, e.name)
+      const st = fs.lstatSync(full)
+      apparent += st.size
+      disk += st.blocks * 512
+      if (e.isDirectory()) {
+        if (inNodeModules && !e.name.startsWith('@') && !e.name.startsWith('.') && fs.existsSync(path.join(full, 'package.json'))) packages++
+        walk(full, e.name === 'node_modules' || (inNodeModules && e.name.startsWith('@')))
+      }
+    }
+  }
+  walk(dir, path.basename(dir) === 'node_modules')
+  return { apparent, disk, packages }
+}
+
+function scratchDir(name) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `pls-bench-${name}-`))
+}
+
+/**
+ * The original as a user gets it: `npm install --offline` of the same
+ * version into a scratch folder (from npm's cache, nothing downloaded), then
+ * the packages and bytes under its node_modules. Without a cached copy, the
+ * devDependency's tree in package-lock.json as installed here.
+ */
+function originalFootprint() {
+  const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8'))
+  const pkgs = lock.packages || {}
+  const start = 'node_modules/pls-sdk-original'
+  const version = (pkgs[start] && pkgs[start].version) || '1.0.3'
+  const dir = scratchDir('original')
+  try {
+    fs.writeFileSync(path.join(dir, 'package.json'), '{"private":true}\n')
+    const r = spawnSync(npmBin(), ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', `@alicloud/pls-sdk@${version}`], { cwd: dir, encoding: 'utf8', timeout: 120_000 })
+    if (r.status === 0 && fs.existsSync(path.join(dir, 'node_modules'))) {
+      const t = treeSize(path.join(dir, 'node_modules'))
+      return { packages: t.packages, bytes: t.disk, apparentBytes: t.apparent, version, method: `scratch npm install --offline @alicloud/pls-sdk@${version}; bytes = disk usage (du)` }
+    }
+    log(`note: scratch npm install of the original failed (${(r.stderr || '').trim().split('\n').pop()}); using package-lock.json`)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+  // Fallback: the devDependency's tree as installed here.
+  if (!pkgs[start]) return null
+  const seen = new Set()
+  const resolve = (from, name) => {
+    let base = from
+    for (;;) {
+      const candidate = `${base}/node_modules/${name}`
+      if (pkgs[candidate]) return candidate
+      const at = base.lastIndexOf('/node_modules/')
+      if (at < 0) return pkgs[`node_modules/${name}`] ? `node_modules/${name}` : null
+      base = base.slice(0, at)
+    }
+  }
+  const stack = [start]
+  while (stack.length) {
+    const loc = stack.pop()
+    if (seen.has(loc)) continue
+    seen.add(loc)
+    const p = pkgs[loc]
+    for (const name of Object.keys({ ...(p.dependencies || {}), ...(p.optionalDependencies || {}) })) {
+      const dep = resolve(loc, name)
+      if (dep) stack.push(dep)
+    }
+  }
+  let disk = 0
+  let apparent = 0
+  const own = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.name === 'node_modules') continue // nested packages are counted on their own
+      const full = path.join(d, e.name)
+      const st = fs.lstatSync(full)
+      apparent += st.size
+      disk += st.blocks * 512
+      if (e.isDirectory()) own(full)
+    }
+  }
+  for (const loc of seen) if (fs.existsSync(path.join(root, loc))) own(path.join(root, loc))
+  return { packages: seen.size, bytes: disk, apparentBytes: apparent, version, method: 'package-lock.json tree of pls-sdk-original; bytes = disk usage (du)' }
+}
+
+function npmBin() {
+  return process.platform === 'win32' ? 'npm.cmd' : 'npm'
+}
+
+/**
+ * This package as installed: the files of `npm pack` unpacked, plus the
+ * addon that the install script builds. (An install from source also leaves
+ * cargo's target/ folder behind, hundreds of MB; not counted.)
+ */
+function nativeFootprint() {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
+  const runtimeDeps = Object.keys({ ...(pkg.dependencies || {}), ...(pkg.optionalDependencies || {}), ...(pkg.peerDependencies || {}) })
+  const dir = scratchDir('native')
+  try {
+    const r = spawnSync(npmBin(), ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8' })
+    const packed = JSON.parse(r.stdout)[0]
+    const pkgDir = path.join(dir, 'node_modules', pkg.name)
+    fs.mkdirSync(pkgDir, { recursive: true })
+    const x = spawnSync('tar', ['xzf', path.join(dir, packed.filename), '-C', pkgDir, '--strip-components', '1'])
+    if (x.status !== 0) throw new Error('tar failed')
+    fs.copyFileSync(path.join(root, 'pls-native.node'), path.join(pkgDir, 'pls-native.node'))
+    const t = treeSize(path.join(dir, 'node_modules'))
+    return {
+      packages: t.packages,
+      runtimeDependencies: runtimeDeps,
+      bytes: t.disk,
+      apparentBytes: t.apparent,
+      packageFiles: packed.entryCount,
+      addonBytes: fs.statSync(path.join(root, 'pls-native.node')).size,
+      method: 'npm pack unpacked + pls-native.node (built at install); bytes = disk usage (du); cargo target/ left by a from-source install not counted',
+    }
+  } catch (err) {
+    log(`note: cannot measure the packed size: ${err.message}`)
+    return { packages: 1 + runtimeDeps.length, runtimeDependencies: runtimeDeps, bytes: fs.statSync(path.join(root, 'pls-native.node')).size, method: 'addon only' }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function longRun(o, workers) {
+  const out = {}
+  for (const which of CLIENTS) {
+    const w = workers[which]
+    log(`-- long run, ${which}: ${o.longCalls} calls at ${o.longConcurrency} in flight (${o.longWarmupCalls} of them warm-up)`)
+    const warm = await w.call('run', { concurrency: o.longConcurrency, calls: o.longWarmupCalls, record: false })
+    const afterWarm = await w.call('gc')
+    const main = await w.call('run', {
+      concurrency: o.longConcurrency,
+      calls: o.longCalls - o.longWarmupCalls,
+      record: true,
+      sampleRssMs: 1000,
+    })
+    const end = await w.call('gc')
+    const samples = main.rssSamples
+    // Growth after warm-up: the median RSS of the last fifth of the samples
+    // over that of the first fifth (GC sawtooth averaged out), and after a full GC.
+    const fifth = Math.max(1, Math.floor(samples.length / 5))
+    const early = median(samples.slice(0, fifth).map((s) => s[1]))
+    const late = median(samples.slice(-fifth).map((s) => s[1]))
+    out[which] = {
+      calls: warm.calls + main.calls,
+      errors: warm.errors + main.errors,
+      seconds: (warm.elapsedMs + main.elapsedMs) / 1000,
+      throughput: main.throughput,
+      p99Ms: main.p99Ms,
+      cpuPerCallUs: main.cpuPerCallUs,
+      rssAfterWarmupGc: afterWarm.rss,
+      rssAtEndGc: end.rss,
+      growthAfterGcBytes: end.rss - afterWarm.rss,
+      rssEarlyMedian: early,
+      rssLateMedian: late,
+      growthSampledBytes: late - early,
+      maxRSS: end.maxRSS,
+      rssSamples: samples,
+    }
+    log(`   ${which}: ${Math.round(main.throughput)}/s, RSS after warm-up ${MB(afterWarm.rss).toFixed(1)} MB -> end ${MB(end.rss).toFixed(1)} MB (sampled ${MB(early).toFixed(1)} -> ${MB(late).toFixed(1)} MB)`)
+  }
+  return out
+}
+
+// ---------------------------------------------------------------- summary and table
+
+function summarise(o, perLevel) {
+  const levels = {}
+  for (const [level, { rounds, maxRSS }] of Object.entries(perLevel)) {
+    const fig = (which, key) => median(rounds.map((r) => r[which][key]))
+    const ratio = (key) => median(rounds.map((r) => r.native[key] / r.original[key]))
+    const entry = { maxRSS, ratio: {} }
+    for (const which of CLIENTS) {
+      entry[which] = {
+        throughput: fig(which, 'throughput'),
+        p50Ms: fig(which, 'p50Ms'),
+        p99Ms: fig(which, 'p99Ms'),
+        cpuPerCallUs: fig(which, 'cpuPerCallUs'),
+        cores: fig(which, 'cores'),
+        serverCores: fig(which, 'serverCores'),
+        serverCpuPerCallUs: fig(which, 'serverCpuPerCallUs'),
+        errors: rounds.reduce((n, r) => n + r[which].errors, 0),
+        calls: rounds.reduce((n, r) => n + r[which].calls, 0),
+      }
+    }
+    for (const key of ['throughput', 'p50Ms', 'p99Ms', 'cpuPerCallUs']) entry.ratio[key] = ratio(key)
+    entry.ratio.maxRSS = maxRSS.native / maxRSS.original
+    levels[level] = entry
+  }
+  return levels
+}
+
+function fmt(x, digits = 0) {
+  if (x == null || !Number.isFinite(x)) return '-'
+  if (Math.abs(x) >= 10000) return Math.round(x).toLocaleString('en-US')
+  return x.toFixed(digits)
+}
+
+function table(o, results) {
+  const rows = [['figure', 'original', 'pls-native', 'ratio', 'target', '']]
+  const check = (ratio, test) => (ratio == null ? '' : test(ratio) ? 'ok' : 'MISS')
+  const add = (name, a, b, ratio, digits, target = '', test = null) =>
+    rows.push([name, fmt(a, digits), fmt(b, digits), ratio == null ? '-' : ratio.toFixed(ratio < 0.1 ? 3 : 2) + 'x', target, test ? check(ratio, test) : ''])
+  const L = results.levels || {}
+  for (const level of o.levels) {
+    const e = L[level]
+    if (!e) continue
+    const key = level === 1 || level === 64 || level === 256
+    const tputTarget = level === 64 || level === 256 ? '>= 7x' : ''
+    add(`throughput @${level} (calls/s)`, e.original.throughput, e.native.throughput, e.ratio.throughput, 0, tputTarget, tputTarget ? (r) => r >= 7 : null)
+    if (key) {
+      const p50T = level === 1 ? '<= 0.5x' : ''
+      const p99T = level === 1 ? '<= 0.3x' : '<= 0.25x'
+      add(`  p50 @${level} (ms)`, e.original.p50Ms, e.native.p50Ms, e.ratio.p50Ms, 3, p50T, p50T ? (r) => r <= 0.5 : null)
+      add(`  p99 @${level} (ms)`, e.original.p99Ms, e.native.p99Ms, e.ratio.p99Ms, 3, p99T, (r) => r <= (level === 1 ? 0.3 : 0.25))
+      const cpuT = level === 64 || level === 256 ? '<= 0.15x' : ''
+      add(`  client CPU/call @${level} (us)`, e.original.cpuPerCallUs, e.native.cpuPerCallUs, e.ratio.cpuPerCallUs, 1, cpuT, cpuT ? (r) => r <= 0.15 : null)
+      add(`  client cores @${level}`, e.original.cores, e.native.cores, e.native.cores / e.original.cores, 2)
+      add(`  server cores @${level}`, e.original.serverCores, e.native.serverCores, null, 2)
+      add(`  server CPU/call @${level} (us)`, e.original.serverCpuPerCallUs, e.native.serverCpuPerCallUs, null, 1)
+    }
+  }
+  const rssLevel = o.levels.includes(256) ? 256 : o.levels[o.levels.length - 1]
+  if (L[rssLevel]) {
+    const m = L[rssLevel].maxRSS
+    add(`peak RSS up to @${rssLevel} (MB)`, MB(m.original), MB(m.native), m.native / m.original, 1, '< 1x', (r) => r < 1)
+  }
+  const top = o.levels[o.levels.length - 1]
+  if (top !== rssLevel && L[top]) {
+    const m = L[top].maxRSS
+    add(`peak RSS up to @${top} (MB)`, MB(m.original), MB(m.native), m.native / m.original, 1)
+  }
+  if (results.require) {
+    const q = results.require
+    rows.push(['require() over `node -e 0` (ms)', fmt(q.original.overBareMs, 1), fmt(q.native.overBareMs, 1), (q.native.overBareMs / q.original.overBareMs).toFixed(2) + 'x', '<= 5 ms', q.native.overBareMs <= 5 ? 'ok' : 'MISS'])
+  }
+  if (results.construct) {
+    const c = results.construct
+    rows.push(['new PLSClient() after the first (us)', fmt(c.original.usPerClient, 2), fmt(c.native.usPerClient, 2), (c.native.usPerClient / c.original.usPerClient).toFixed(2) + 'x', '<= 50 us', c.native.usPerClient <= 50 ? 'ok' : 'MISS'])
+  }
+  if (results.footprint) {
+    const f = results.footprint
+    if (f.original) {
+      const noDeps = f.native.packages === 1 && !(f.native.runtimeDependencies || []).length
+      rows.push(['installed packages', String(f.original.packages), String(f.native.packages), (f.native.packages / f.original.packages).toFixed(2) + 'x', '1, no deps', noDeps ? 'ok' : 'MISS'])
+      rows.push(['installed size, du (MB)', fmt(MB(f.original.bytes), 1), fmt(MB(f.native.bytes), 1), (f.native.bytes / f.original.bytes).toFixed(2) + 'x', '', ''])
+    }
+  }
+  if (results.long) {
+    const l = results.long
+    add('long run: throughput (calls/s)', l.original.throughput, l.native.throughput, l.native.throughput / l.original.throughput, 0)
+    add('long run: RSS after warm-up (MB)', MB(l.original.rssAfterWarmupGc), MB(l.native.rssAfterWarmupGc), null, 1)
+    add('long run: RSS growth after GC (MB)', MB(l.original.growthAfterGcBytes), MB(l.native.growthAfterGcBytes), null, 1, '~0')
+    add('long run: RSS growth, sampled (MB)', MB(l.original.growthSampledBytes), MB(l.native.growthSampledBytes), null, 1, '~0')
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)))
+  const line = (r) => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ').trimEnd()
+  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n')
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2))
+  const addon = checkAddon(o)
+  const serverSpec = buildServer(o)
+  const server = await startServer(serverSpec)
+  const started = Date.now()
+  const workers = {}
+  let killed = false
+  const cleanup = () => {
+    if (killed) return
+    killed = true
+    for (const w of Object.values(workers)) w.child.kill('SIGKILL')
+    server.child.kill('SIGINT')
+  }
+  process.on('SIGINT', () => {
+    cleanup()
+    process.exit(130)
+  })
+  try {
+    log(`server: ${o.server} (${serverSpec.bin}) at ${server.url}, pid ${server.pid}, ${o.serverThreads} thread(s)`)
+    for (const which of CLIENTS) workers[which] = await startWorker(which, server.url)
+
+    // A sanity call each: both must succeed against this server.
+    for (const which of CLIENTS) {
+      const r = await workers[which].call('run', { concurrency: 1, calls: 3 })
+      if (r.errors) throw new Error(`${which} cannot call the server: ${r.firstError}`)
+    }
+
+    const results = {
+      date: new Date().toISOString(),
+      command: `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
+      machine: { cpus: os.cpus().length, model: os.cpus()[0] && os.cpus()[0].model, node: process.version, platform: `${process.platform}-${process.arch}`, loadavg: os.loadavg() },
+      options: { ...o, out: path.relative(root, o.out) },
+      addon,
+      server: { kind: o.server, bin: path.relative(root, serverSpec.bin), threads: o.serverThreads },
+    }
+
+    if (!o.longOnly) {
+      const perLevel = await measureLevels(o, workers, server)
+      results.levels = summarise(o, perLevel)
+      results.raw = perLevel
+      log('-- new PLSClient()')
+      results.construct = {}
+      for (const which of CLIENTS) results.construct[which] = await workers[which].call('construct', {})
+    }
+    if (o.long) results.long = await longRun(o, workers)
+    for (const which of CLIENTS) await stopWorker(workers[which])
+    delete workers.original
+    delete workers.native
+
+    if (!o.longOnly) {
+      log(`-- require() time: ${o.spawns} spawns per variant, interleaved`)
+      results.require = requireTimes(o)
+      results.footprint = { original: originalFootprint(), native: nativeFootprint() }
+    }
+    results.seconds = (Date.now() - started) / 1000
+
+    const text = table(o, results)
+    results.table = text
+    fs.mkdirSync(path.dirname(o.out), { recursive: true })
+    fs.writeFileSync(o.out, JSON.stringify(results, null, 2) + '\n')
+    console.log(`\n${results.command}  (${results.machine.cpus} CPUs, node ${process.version}, server: ${o.server} with ${o.serverThreads} thread(s); ${o.longOnly ? 'long run only' : `medians of ${o.rounds} alternating rounds of ${o.seconds} s; ratio = median of per-round pls-native/original`})\n`)
+    console.log(text)
+    console.log(`\nwritten: ${path.relative(process.cwd(), o.out)} (${results.seconds.toFixed(0)} s)`)
+  } finally {
+    cleanup()
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench: ${err.message}`)
+  process.exit(1)
+})
