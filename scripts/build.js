@@ -8,6 +8,7 @@
 
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 
 const root = path.resolve(__dirname, '..')
@@ -54,8 +55,21 @@ if (fs.existsSync(napiCli)) {
   if (!debug) napiArgs.push('--release')
   run(process.execPath, napiArgs)
 } else {
-  run('cargo', ['build', '-p', 'pls-native', ...(debug ? [] : ['--release'])])
-  const libName = { darwin: 'libpls_native.dylib', win32: 'pls_native.dll' }[process.platform] || 'libpls_native.so'
-  const targetDir = process.env.CARGO_TARGET_DIR || path.join(root, 'target')
-  fs.copyFileSync(path.join(targetDir, debug ? 'debug' : 'release', libName), output)
+  // An install from a tarball: build outside the package and clean up, so
+  // node_modules does not keep cargo's few hundred MB of intermediates.
+  const scratch = process.env.CARGO_TARGET_DIR ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'pls-native-build-'))
+  const targetDir = process.env.CARGO_TARGET_DIR || scratch
+  try {
+    const result = spawnSync('cargo', ['build', '-p', 'pls-native', ...(debug ? [] : ['--release'])], {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, CARGO_TARGET_DIR: targetDir },
+    })
+    if (result.error) throw result.error
+    if (result.status !== 0) process.exit(result.status || 1)
+    const libName = { darwin: 'libpls_native.dylib', win32: 'pls_native.dll' }[process.platform] || 'libpls_native.so'
+    fs.copyFileSync(path.join(targetDir, debug ? 'debug' : 'release', libName), output)
+  } finally {
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true })
+  }
 }
