@@ -11,6 +11,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { settle } from './support/settle.mjs'
 
 const require = createRequire(import.meta.url)
 const Original = require('pls-sdk-original')
@@ -56,15 +57,6 @@ const CLIENTS = [
   ['original', original],
   ['pls-native', native],
 ]
-
-/** Settles a promise into `{ value }` or `{ error }`. */
-async function settle(promise) {
-  try {
-    return { value: await promise }
-  } catch (error) {
-    return { error }
-  }
-}
 
 /** Asserts an API rejection as the original shapes it: name Code+'Error', code, data, message, url. */
 async function rejectsWithCode(promise, code, label = code) {
@@ -409,7 +401,7 @@ test('the CLI prints its URL first, serves, and exits 0 on SIGTERM', async () =>
     assert.match(first, /^http:\/\/127\.0\.0\.1:\d+$/)
     assert.notEqual(new URL(first).port, '0')
     // A bind that only passes with the --clock given (2018 dates).
-    const res = await native(KEYS, first).bindAxb(bindParams())
+    const res = await native(KEYS, first, { timeout: 10_000 }).bindAxb(bindParams())
     assert.equal(res.Code, 'OK')
     const state = await (await fetch(`${first}/__emulator/state`)).json()
     assert.equal(state.bindings.length, 1)

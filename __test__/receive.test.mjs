@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import crypto from 'node:crypto'
 import http from 'node:http'
+import { settle } from './support/settle.mjs'
 
 const require = createRequire(import.meta.url)
 const Original = require('pls-sdk-original')
@@ -58,14 +59,6 @@ const CLIENTS = [
   ['original', original],
   ['pls-native', native],
 ]
-
-async function settle(promise) {
-  try {
-    return { value: await promise }
-  } catch (error) {
-    return { error }
-  }
-}
 
 /** Rejects if `promise` has not settled within `ms` (a hang is a failure, not a stuck suite). */
 function within(ms, promise, what) {
