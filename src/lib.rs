@@ -169,7 +169,9 @@ impl PlsClientBinding {
     /// worker thread that ends with calls in flight frees nothing they use.
     fn spawn_rpc(&self, env: &Env, request: RpcRequest) -> Result<Resolved> {
         let client = Arc::clone(&self.inner);
-        let promise = completion::spawn(env.raw(), async move { client.call_json(Service::Dypls, &request).await }, |env, outcome| {
+        let prepared = client.prepare(Service::Dypls, &request);
+        drop(request);
+        let promise = completion::spawn(env.raw(), async move { client.execute_json(&prepared).await }, |env, outcome| {
             errors::settle(env, outcome, |env, success| match success {
                 Success::Json(text) => js::parse_json(env, &text),
                 Success::Parsed(json) => js::from_json(env, &json),

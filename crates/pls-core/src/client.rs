@@ -13,6 +13,17 @@ use crate::queue::TokenCache;
 use crate::rpc::{make_nonce, RpcRequest, SignedRequest, SigningContext};
 use crate::timefmt::rpc_timestamp_now;
 
+/// A signed request with its timeouts, ready to send.
+#[derive(Debug, Clone)]
+pub struct PreparedCall {
+    /// The request as it goes on the wire.
+    pub signed: SignedRequest,
+    /// Time allowed to connect.
+    pub connect_timeout: Duration,
+    /// Time allowed for the response.
+    pub read_timeout: Duration,
+}
+
 /// A configured client. Cheap to clone; clones share the connection pool.
 #[derive(Debug, Clone)]
 pub struct PlsClient {
@@ -58,31 +69,40 @@ impl PlsClient {
         })
     }
 
+    /// Signs `request` now and fixes its timeouts: the part of a call that
+    /// needs no I/O, which the Node binding does on the JS thread so the
+    /// caller's strings are freed on the thread that made them.
+    pub fn prepare(&self, service: Service, request: &RpcRequest) -> PreparedCall {
+        let (connect_timeout, read_timeout) = self.timeouts(request);
+        PreparedCall { signed: self.sign(service, request), connect_timeout, read_timeout }
+    }
+
     /// Sends one RPC call and applies the original's result rule.
     pub async fn call(&self, service: Service, request: &RpcRequest) -> Result<Value, SdkError> {
-        let (signed, reply) = self.call_raw(service, request).await?;
+        let prepared = self.prepare(service, request);
+        let reply = self.send(&prepared).await?;
+        let signed = &prepared.signed;
         crate::response::interpret(&signed.action, &signed.url, reply.status, &reply.body)
     }
 
-    /// [`PlsClient::call`] for callers with a JSON parser of their own (the
-    /// Node binding hands the bytes to V8's `JSON.parse`): same rule, but a
-    /// plain successful reply is not parsed into a `Value` here.
-    pub async fn call_json(&self, service: Service, request: &RpcRequest) -> Result<Success, SdkError> {
-        let (signed, reply) = self.call_raw(service, request).await?;
+    /// Sends a prepared call and applies the result rule for callers with a
+    /// JSON parser of their own (the Node binding hands the bytes to V8's
+    /// `JSON.parse`): a plain successful reply is not parsed here.
+    pub async fn execute_json(&self, prepared: &PreparedCall) -> Result<Success, SdkError> {
+        let reply = self.send(prepared).await?;
+        let signed = &prepared.signed;
         crate::response::interpret_fast(&signed.action, &signed.url, reply.status, reply.body)
     }
 
-    /// Sends one RPC call and hands back the raw reply, for callers that
-    /// convert the body themselves.
-    pub async fn call_raw(&self, service: Service, request: &RpcRequest) -> Result<(SignedRequest, Reply), SdkError> {
-        let signed = self.sign(service, request);
-        let (connect_timeout, read_timeout) = self.timeouts(request);
-        let http = if connect_timeout == self.config.connect_timeout {
+    /// Sends a prepared call and hands back the raw reply.
+    pub async fn send(&self, prepared: &PreparedCall) -> Result<Reply, SdkError> {
+        let http = if prepared.connect_timeout == self.config.connect_timeout {
             self.http.clone()
         } else {
-            http::shared_client(connect_timeout)?
+            http::shared_client(prepared.connect_timeout)?
         };
-        let reply = http::send(
+        let signed = &prepared.signed;
+        http::send(
             &http,
             Exchange {
                 action: &signed.action,
@@ -90,12 +110,11 @@ impl PlsClient {
                 url: &signed.url,
                 headers: &signed.headers,
                 body: signed.body.clone(),
-                connect_timeout,
-                read_timeout,
+                connect_timeout: prepared.connect_timeout,
+                read_timeout: prepared.read_timeout,
             },
         )
-        .await?;
-        Ok((signed, reply))
+        .await
     }
 
     fn timeouts(&self, request: &RpcRequest) -> (Duration, Duration) {
