@@ -1,13 +1,16 @@
 //! `startEmulator(configJson)`: the pls-emulator crate served from inside
-//! Node, on the addon's tokio runtime, for tests and the demo.
+//! Node, on the addon's runtime, for tests and the demo.
 
 use std::sync::Mutex;
 
-use napi::bindgen_prelude::PromiseRaw;
+use napi::bindgen_prelude::ToNapiValue;
 use napi::{Env, Result};
 use napi_derive::napi;
 
 use pls_emulator::{EmulatorConfig, RunningEmulator};
+
+use crate::completion::{self, Settlement};
+use crate::{js, Resolved};
 
 /// A running emulator. Dropping it (or `stop()`) closes the listener.
 #[napi]
@@ -26,26 +29,32 @@ impl EmulatorHandle {
 
     /// Stops serving; resolves once the listener is closed. Idempotent.
     #[napi]
-    pub fn stop<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+    pub fn stop(&self, env: &Env) -> Result<Resolved> {
         let running = self.running.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
-        env.spawn_future(async move {
-            if let Some(running) = running {
-                running.stop().await;
-            }
-            Ok(())
-        })
+        let promise = completion::spawn(
+            env.raw(),
+            async move {
+                if let Some(running) = running {
+                    running.stop().await;
+                }
+            },
+            |env, ()| Ok(Settlement::Resolve(js::undefined(env)?)),
+        )?;
+        Ok(Resolved(promise))
     }
 }
 
 /// Starts an emulator from its JSON config (see `emulator.d.ts`).
 #[napi]
-pub fn start_emulator<'env>(env: &'env Env, config_json: String) -> Result<PromiseRaw<'env, EmulatorHandle>> {
+pub fn start_emulator(env: &Env, config_json: String) -> Result<Resolved> {
     let config: EmulatorConfig = serde_json::from_str(&config_json)
         .map_err(|err| napi::Error::new(napi::Status::InvalidArg, format!("emulator options: {err}")))?;
-    env.spawn_future(async move {
-        let running = pls_emulator::start(config)
-            .await
-            .map_err(|err| napi::Error::new(napi::Status::GenericFailure, err.to_string()))?;
-        Ok(EmulatorHandle { url: running.url(), running: Mutex::new(Some(running)) })
-    })
+    let promise = completion::spawn(env.raw(), pls_emulator::start(config), |env, started| match started {
+        Ok(running) => {
+            let handle = EmulatorHandle { url: running.url(), running: Mutex::new(Some(running)) };
+            Ok(Settlement::Resolve(unsafe { EmulatorHandle::to_napi_value(env, handle)? }))
+        }
+        Err(err) => Ok(Settlement::Reject(js::make_error(env, &err.to_string(), false)?)),
+    })?;
+    Ok(Resolved(promise))
 }
