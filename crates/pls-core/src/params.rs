@@ -162,7 +162,7 @@ mod tests {
         set.set("\u{FF21}".into(), "fullwidth".into());
         set.set("\u{1F600}".into(), "emoji".into());
         set.set("B".into(), "upper".into());
-        let keys: Vec<_> = set.into_sorted().into_iter().map(|(k, v)| (k, v)).collect();
+        let keys = set.into_sorted();
         assert_eq!(keys[0], ("B".to_string(), "upper".to_string()));
         assert_eq!(keys[1], ("a".to_string(), "2".to_string()));
         assert_eq!(keys[2], ("b".to_string(), "3".to_string()));
