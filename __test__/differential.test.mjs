@@ -78,6 +78,12 @@ async function compare(call, { secret = KEYS.secretAccessKey, sameValue = true }
     assert.match(eb.message, /, URL: http:\/\/127\.0\.0\.1:\d+\/(\?.*Signature=)?/)
     assert.equal(eb.url.split('?')[0], ea.url.split('?')[0], 'error url')
     assert.ok(eb instanceof Error)
+    // err.entry: the exchange as the original reports it (header values differ: user agent, date).
+    assert.deepEqual(Object.keys(eb), Object.keys(ea), 'own enumerable error fields')
+    assert.equal(eb.entry.url, eb.url)
+    assert.equal(eb.entry.response.statusCode, ea.entry.response.statusCode, 'entry.response.statusCode')
+    assert.equal(eb.entry.response.headers['content-type'], ea.entry.response.headers['content-type'])
+    assert.equal(eb.entry.request.headers['x-acs-action'], ea.entry.request.headers['x-acs-action'])
   } else {
     assert.ok(!b.outcome.error, `pls-native rejected where the original resolved: ${b.outcome.error && b.outcome.error.message}`)
     if (sameValue) {

@@ -4,7 +4,7 @@ use napi::bindgen_prelude::{FromNapiValue, Unknown};
 use napi::sys::{napi_env, napi_value};
 use napi::Result;
 
-use pls_core::SdkError;
+use pls_core::{HttpEntry, SdkError};
 
 use crate::completion::Settlement;
 use crate::js;
@@ -18,15 +18,19 @@ pub fn to_js_error(env: napi_env, err: &SdkError) -> Result<napi_value> {
         js::set(env, error, "name", js::make_string(env, &err.name())?)?;
     }
     match err {
-        SdkError::Api { data, url, .. } => {
+        SdkError::Api { data, url, entry, .. } => {
             // The original's `err.code` is the body's Code as parsed (400 stays a number).
             let code = match data.get("Code") {
                 Some(code) => js::from_json(env, code)?,
                 None => js::make_string(env, &err.code())?,
             };
-            js::set(env, error, "code", code)?;
+            // The original's order of assignment: name, data, code, url, entry.
             js::set(env, error, "data", js::from_json(env, data)?)?;
+            js::set(env, error, "code", code)?;
             js::set(env, error, "url", js::make_string(env, url)?)?;
+            if let Some(entry) = entry {
+                js::set(env, error, "entry", entry_to_js(env, url, entry)?)?;
+            }
         }
         SdkError::Timeout { url, .. }
         | SdkError::Connect { url, .. }
@@ -41,6 +45,27 @@ pub fn to_js_error(env: napi_env, err: &SdkError) -> Result<napi_value> {
         }
     }
     Ok(error)
+}
+
+/// The original's `err.entry`: `{ url, request: { headers }, response: { statusCode, headers } }`.
+fn entry_to_js(env: napi_env, url: &str, entry: &HttpEntry) -> Result<napi_value> {
+    let headers = |pairs: &[(String, String)]| -> Result<napi_value> {
+        let object = js::make_object(env)?;
+        for (name, value) in pairs {
+            js::set(env, object, name, js::make_string(env, value)?)?;
+        }
+        Ok(object)
+    };
+    let request = js::make_object(env)?;
+    js::set(env, request, "headers", headers(&entry.request_headers)?)?;
+    let response = js::make_object(env)?;
+    js::set(env, response, "statusCode", js::make_number(env, f64::from(entry.status))?)?;
+    js::set(env, response, "headers", headers(&entry.response_headers)?)?;
+    let object = js::make_object(env)?;
+    js::set(env, object, "url", js::make_string(env, url)?)?;
+    js::set(env, object, "request", request)?;
+    js::set(env, object, "response", response)?;
+    Ok(object)
 }
 
 /// A rejection reason napi-rs passes through untouched (for `decodeMessage`, which throws).

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::config::{ClientConfig, Service};
-use crate::error::SdkError;
+use crate::error::{HttpEntry, SdkError};
 use crate::http::{self, Exchange, Reply};
 use crate::response::Success;
 use crate::queue::TokenCache;
@@ -83,6 +83,7 @@ impl PlsClient {
         let reply = self.send(&prepared).await?;
         let signed = &prepared.signed;
         crate::response::interpret(&signed.action, &signed.url, reply.status, &reply.body)
+            .map_err(|err| with_entry(err, signed, &reply))
     }
 
     /// Sends a prepared call and applies the result rule for callers with a
@@ -91,7 +92,8 @@ impl PlsClient {
     pub async fn execute_json(&self, prepared: &PreparedCall) -> Result<Success, SdkError> {
         let reply = self.send(prepared).await?;
         let signed = &prepared.signed;
-        crate::response::interpret_fast(&signed.action, &signed.url, reply.status, reply.body)
+        crate::response::interpret_fast(&signed.action, &signed.url, reply.status, reply.body.clone())
+            .map_err(|err| with_entry(err, signed, &reply))
     }
 
     /// Sends a prepared call and hands back the raw reply.
@@ -123,6 +125,32 @@ impl PlsClient {
             opts.connect_timeout.unwrap_or(self.config.connect_timeout),
             opts.read_timeout.unwrap_or(self.config.read_timeout),
         )
+    }
+}
+
+/// Attaches the exchange to an API error, as the original's `err.entry`.
+fn with_entry(err: SdkError, signed: &SignedRequest, reply: &Reply) -> SdkError {
+    match err {
+        SdkError::Api { code, message, data, url, .. } => {
+            let mut response_headers: Vec<(String, String)> = Vec::with_capacity(reply.headers.len());
+            for (name, value) in &reply.headers {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                match response_headers.iter_mut().find(|(n, _)| n == name.as_str()) {
+                    Some((_, joined)) => {
+                        joined.push_str(", ");
+                        joined.push_str(&value);
+                    }
+                    None => response_headers.push((name.as_str().to_owned(), value)),
+                }
+            }
+            let entry = HttpEntry {
+                request_headers: signed.headers.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.clone())).collect(),
+                status: reply.status,
+                response_headers,
+            };
+            SdkError::Api { code, message, data, url, entry: Some(Box::new(entry)) }
+        }
+        other => other,
     }
 }
 
@@ -177,6 +205,14 @@ mod tests {
         let request = RpcRequest::new("BindAxb", vec![("PhoneNoA".into(), ParamValue::from("1"))]);
         let err = client(&url, 3000).call(Service::Dypls, &request).await.unwrap_err();
         assert_eq!(err.code(), "isv.BIND_CONFLICT");
+        match &err {
+            SdkError::Api { entry: Some(entry), .. } => {
+                assert_eq!(entry.status, 400);
+                assert!(entry.response_headers.contains(&("content-type".into(), "application/json".into())));
+                assert!(entry.request_headers.contains(&("x-acs-action".into(), "BindAxb".into())));
+            }
+            other => panic!("expected an API error with its entry, got {other:?}"),
+        }
         let seen = server.await.unwrap().join("");
         assert!(seen.starts_with("GET /?AccessKeyId=id&Action=BindAxb&"), "{seen}");
         assert!(seen.contains("x-acs-action: BindAxb") && seen.contains("x-acs-version: 2017-05-25"), "{seen}");

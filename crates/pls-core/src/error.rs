@@ -16,6 +16,9 @@ pub enum SdkError {
         data: serde_json::Value,
         /// The request URL (query included, as the original reports it).
         url: String,
+        /// The exchange's headers and status (the original's `err.entry`),
+        /// when the error came from a call rather than from a body alone.
+        entry: Option<Box<HttpEntry>>,
     },
     /// No answer in time. `phase` says whether the connection or the response was late.
     Timeout { action: String, url: String, phase: TimeoutPhase, millis: u64 },
@@ -31,6 +34,17 @@ pub enum SdkError {
     Mns { code: String, message: String, request_id: String, host_id: String, status: u16, method: String, url: String },
     /// A temporary token response without AccessKeyId, AccessKeySecret and SecurityToken.
     TokenFailed,
+}
+
+/// What the original reports of an exchange in `err.entry`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpEntry {
+    /// The request headers as sent (names lower-case).
+    pub request_headers: Vec<(String, String)>,
+    /// The HTTP status of the reply.
+    pub status: u16,
+    /// The reply's headers (names lower-case, repeated names joined by ", ").
+    pub response_headers: Vec<(String, String)>,
 }
 
 /// Which part of the exchange ran out of time.
@@ -132,6 +146,7 @@ mod tests {
             message: "bind conflict".into(),
             data: serde_json::Value::Null,
             url: "http://h/?a=b".into(),
+            entry: None,
         };
         assert_eq!(err.to_string(), "bind conflict, URL: http://h/?a=b");
         assert_eq!(err.name(), "isv.BIND_CONFLICTError");

@@ -28,7 +28,7 @@ pub mod timefmt;
 pub use action::{Action, ACTIONS};
 pub use client::PlsClient;
 pub use config::{ClientConfig, Credentials, Endpoints, Service};
-pub use error::SdkError;
+pub use error::{HttpEntry, SdkError};
 pub use mns::{MnsCredentials, MnsReply};
 pub use params::ParamValue;
 pub use queue::{decode_message_body, MessageType};

@@ -92,6 +92,7 @@ pub fn interpret(action: &str, url: &str, status: u16, body: &[u8]) -> Result<Va
             message: js_string(json.get("Message")),
             url: url.into(),
             data: json,
+            entry: None,
         });
     }
     Ok(json)
@@ -131,7 +132,7 @@ mod tests {
     fn other_codes_reject_with_the_original_fields() {
         let err = run(r#"{"Message":"no","Code":"isv.NO_AVAILABLE_NUMBER","RequestId":"r"}"#).unwrap_err();
         match &err {
-            SdkError::Api { code, message, data, url } => {
+            SdkError::Api { code, message, data, url, .. } => {
                 assert_eq!(code, "isv.NO_AVAILABLE_NUMBER");
                 assert_eq!(message, "no");
                 assert_eq!(data["RequestId"], "r");
