@@ -142,6 +142,16 @@ test('every reserved ASCII character, Chinese text and emoji are encoded alike',
   await compare((c) => c.bindAxb({ ...METHODS.bindAxb, OutId: ascii, ExpectCity: '北京', Note: '😀 ü ñ', 'Key With Space!': '~*()' }))
 })
 
+test('strings around 128 UTF-8 bytes (the binding reads short ones into a fixed buffer) arrive whole', async () => {
+  server.reply({ status: 200, body: '{"Code":"OK"}' })
+  const values = []
+  for (let n = 38; n <= 46; n++) values.push('北'.repeat(n))
+  for (let k = 118; k <= 130; k++) values.push('a'.repeat(k) + '😀')
+  for (const value of values) {
+    await compare((c) => c.bindAxb({ ...METHODS.bindAxb, OutId: value, ['K' + 'é'.repeat(62)]: value }))
+  }
+})
+
 test('numbers, booleans, lower-case keys and arrays are stringified alike', async () => {
   server.reply({ status: 200, body: '{"Code":"OK"}' })
   await compare((c) =>

@@ -51,6 +51,11 @@ pub fn to_string(env: napi_env, value: napi_value) -> Result<String> {
         check(unsafe { sys::napi_coerce_to_string(env, value, &mut coerced) }, "String(value)")?;
         coerced
     };
+    string_value(env, string)
+}
+
+/// The text of a value known to be a JS string, refusing lone surrogates.
+pub fn string_value(env: napi_env, string: napi_value) -> Result<String> {
     let text = read_string(env, string)?;
     if text.contains('\u{FFFD}') && has_lone_surrogate(env, string)? {
         return Err(Error::new(
@@ -90,19 +95,32 @@ pub fn take_exception(env: napi_env) -> Option<napi_value> {
 
 /// The UTF-8 text of a JS string (lone surrogates become U+FFFD).
 pub fn read_string(env: napi_env, string: napi_value) -> Result<String> {
-    let mut len = 0;
-    check(
-        unsafe { sys::napi_get_value_string_utf8(env, string, ptr::null_mut(), 0, &mut len) },
-        "string length",
-    )?;
-    let mut buf = vec![0u8; len + 1];
+    // Most keys and values are short: one call into a stack buffer, and a
+    // second (sized) call only when the text may not have fit.
+    let mut small = [0u8; 128];
     let mut written = 0;
     check(
-        unsafe { sys::napi_get_value_string_utf8(env, string, buf.as_mut_ptr().cast(), len + 1, &mut written) },
+        unsafe { sys::napi_get_value_string_utf8(env, string, small.as_mut_ptr().cast(), small.len(), &mut written) },
         "string contents",
     )?;
-    buf.truncate(written);
-    String::from_utf8(buf).map_err(|_| Error::new(Status::InvalidArg, "string is not valid UTF-8"))
+    let bytes = if written + 4 < small.len() {
+        // Room for any UTF-8 character was left, so nothing was cut off.
+        small[..written].to_vec()
+    } else {
+        let mut len = 0;
+        check(
+            unsafe { sys::napi_get_value_string_utf8(env, string, ptr::null_mut(), 0, &mut len) },
+            "string length",
+        )?;
+        let mut buf = vec![0u8; len + 1];
+        check(
+            unsafe { sys::napi_get_value_string_utf8(env, string, buf.as_mut_ptr().cast(), len + 1, &mut written) },
+            "string contents",
+        )?;
+        buf.truncate(written);
+        buf
+    };
+    String::from_utf8(bytes).map_err(|_| Error::new(Status::InvalidArg, "string is not valid UTF-8"))
 }
 
 /// `Object.keys(object)` with the values: own, enumerable, string keys, in JS order.

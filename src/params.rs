@@ -50,12 +50,12 @@ fn is_object_like(env: napi_env, value: napi_value) -> Result<bool> {
 
 /// A top-level value: arrays are spelled out, anything else is `String(v)`.
 fn top_level_value(env: napi_env, value: napi_value) -> Result<ParamValue> {
-    if js::is_nullish(env, value)? {
-        Ok(ParamValue::Absent)
-    } else if js::is_array(env, value)? {
-        list(env, value)
-    } else {
-        Ok(ParamValue::Text(js::to_string(env, value)?))
+    // One typeof decides the common case (a string) without further calls.
+    match js::type_of(env, value)? {
+        sys::ValueType::napi_string => Ok(ParamValue::Text(js::string_value(env, value)?)),
+        sys::ValueType::napi_undefined | sys::ValueType::napi_null => Ok(ParamValue::Absent),
+        sys::ValueType::napi_object if js::is_array(env, value)? => list(env, value),
+        _ => Ok(ParamValue::Text(js::to_string(env, value)?)),
     }
 }
 
