@@ -389,14 +389,7 @@ impl Model {
 
     /// BindAxn: anyone calling X reaches A; X is A's alone.
     pub fn bind_axn(&mut self, p: &Params, now_ms: i64) -> ActionResult {
-        let pool_key = require(p, "PoolKey")?;
-        let a = require(p, "PhoneNoA")?;
-        validate_phone(a)?;
-        let b = p.get("PhoneNoB").unwrap_or("");
-        if !b.is_empty() {
-            validate_phone(b)?;
-        }
-        let expire_ms = parse_expiration(require(p, "Expiration")?, now_ms)?;
+        let (pool_key, a, b, expire_ms) = axn_parties(p, now_ms)?;
         let x = self.choose_x(p, pool_key, BindKind::Axn, &[a], now_ms)?;
         let binding = self.new_binding(
             p,
@@ -417,14 +410,7 @@ impl Model {
     /// BindAxnExtension: one X shared by many A, told apart by a 3-digit
     /// extension the caller dials after X.
     pub fn bind_axn_extension(&mut self, p: &Params, now_ms: i64) -> ActionResult {
-        let pool_key = require(p, "PoolKey")?;
-        let a = require(p, "PhoneNoA")?;
-        validate_phone(a)?;
-        let b = p.get("PhoneNoB").unwrap_or("");
-        if !b.is_empty() {
-            validate_phone(b)?;
-        }
-        let expire_ms = parse_expiration(require(p, "Expiration")?, now_ms)?;
+        let (pool_key, a, b, expire_ms) = axn_parties(p, now_ms)?;
         let wanted = p.get("Extension").filter(|e| !e.is_empty());
         if let Some(e) = wanted {
             if e.len() > 4 || !e.bytes().all(|c| c.is_ascii_digit()) {
@@ -784,6 +770,20 @@ impl Model {
     pub fn call_count(&self) -> usize {
         self.calls.len()
     }
+}
+
+/// The params every AXN flavour starts with: pool, a valid A, an optional
+/// valid default B, and the expiry (as ms on the business clock).
+fn axn_parties<'p>(p: &'p Params, now_ms: i64) -> Result<(&'p str, &'p str, &'p str, i64), BizError> {
+    let pool_key = require(p, "PoolKey")?;
+    let a = require(p, "PhoneNoA")?;
+    validate_phone(a)?;
+    let b = p.get("PhoneNoB").unwrap_or("");
+    if !b.is_empty() {
+        validate_phone(b)?;
+    }
+    let expire_ms = parse_expiration(require(p, "Expiration")?, now_ms)?;
+    Ok((pool_key, a, b, expire_ms))
 }
 
 #[cfg(test)]
