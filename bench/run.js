@@ -47,6 +47,8 @@ function usage() {
   --long                also the long run: ${DEFAULTS.longCalls} calls at ${DEFAULTS.longConcurrency} in flight per client, RSS growth after warm-up
   --long-only           only the long run
   --long-calls N        calls in the long run (${DEFAULTS.longCalls})
+  --long-warmup-calls N of them, unmeasured warm-up (${DEFAULTS.longWarmupCalls}); glibc's arenas and
+                        the 256-connection pool keep growing for ~1M calls before they plateau
   --spawns N            node processes per variant for the require() time (${DEFAULTS.spawns})
   --quick               1 round of 1 s, levels 1,64,256 (a smoke run; figures are rough)
   --no-build            do not build the server binary (fail if it is missing)
@@ -77,6 +79,7 @@ function parseArgs(argv) {
       case '--long': o.long = true; break
       case '--long-only': o.long = true; o.longOnly = true; break
       case '--long-calls': o.longCalls = Math.round(num(next())); break
+      case '--long-warmup-calls': o.longWarmupCalls = Math.round(num(next())); break
       case '--spawns': o.spawns = Math.round(num(next())); break
       case '--quick': o.rounds = 1; o.seconds = 1; o.warmupMs = 300; o.levels = [1, 64, 256]; o.spawns = 7; break
       case '--no-build': o.build = false; break
