@@ -160,17 +160,16 @@ impl PlsClientBinding {
             })
         };
         match read() {
-            Ok(request) => self.spawn_rpc(env, request),
+            Ok(request) => self.spawn_rpc(env, &request),
             Err(err) => reject_now(raw_env, err),
         }
     }
 
     /// The future owns everything it touches (an Arc of the client), so a
     /// worker thread that ends with calls in flight frees nothing they use.
-    fn spawn_rpc(&self, env: &Env, request: RpcRequest) -> Result<Resolved> {
+    fn spawn_rpc(&self, env: &Env, request: &RpcRequest) -> Result<Resolved> {
         let client = Arc::clone(&self.inner);
-        let prepared = client.prepare(Service::Dypls, &request);
-        drop(request);
+        let prepared = client.prepare(Service::Dypls, request);
         let promise = completion::spawn(env.raw(), async move { client.execute_json(&prepared).await }, |env, outcome| {
             errors::settle(env, outcome, |env, success| match success {
                 Success::Json(text) => js::parse_json(env, &text),

@@ -64,11 +64,6 @@ impl PairSet {
         }
     }
 
-    /// Removes `key` if present (a caller's `undefined` over a default).
-    pub fn remove(&mut self, key: &str) {
-        self.pairs.retain(|(k, _)| k != key);
-    }
-
     /// Adds one caller param, spelling arrays out as pop-core's `flatParams` does.
     pub fn set_param(&mut self, key: String, value: &ParamValue) {
         match value {
