@@ -24,6 +24,11 @@ declare namespace PLSClient {
     connectTimeout?: number
     /** pls-native: read timeout in ms (time for the whole response once connected). */
     readTimeout?: number
+    /**
+     * pls-native: CA certificates (PEM) to trust besides Mozilla's bundled roots, the system
+     * store and NODE_EXTRA_CA_CERTS, as Node's `tls` option of the same name.
+     */
+    ca?: string | string[]
   }
 
   /** Per-call options, as in the original. */

@@ -72,6 +72,7 @@ pub fn read_client_config(env: napi_env, options: Option<napi_value>) -> Result<
     );
     config.sdk_client = format!("pls-native: {}", env!("CARGO_PKG_VERSION"));
     if let Some(object) = options {
+        config.extra_ca = read_ca(env, object)?;
         let (connect, read) = read_timeouts(env, object)?;
         if let Some(connect) = connect {
             config.connect_timeout = connect;
@@ -81,4 +82,28 @@ pub fn read_client_config(env: napi_env, options: Option<napi_value>) -> Result<
         }
     }
     Ok(config)
+}
+
+/// The `ca` option: one PEM text or an array of them (Node's `tls` option of
+/// the same name); anything else is a TypeError.
+fn read_ca(env: napi_env, options: napi_value) -> Result<Vec<String>> {
+    let value = js::get(env, options, "ca")?;
+    if js::is_nullish(env, value)? {
+        return Ok(Vec::new());
+    }
+    let as_pem = |item: napi_value| -> Result<String> {
+        if js::type_of(env, item)? != sys::ValueType::napi_string {
+            return Err(js::throw_type_error(
+                env,
+                "option \"ca\" must be a PEM string or an array of PEM strings",
+            ));
+        }
+        js::read_string(env, item)
+    };
+    if !js::is_array(env, value)? {
+        return Ok(vec![as_pem(value)?]);
+    }
+    (0..js::array_length(env, value)?)
+        .map(|index| as_pem(js::element(env, value, index)?))
+        .collect()
 }

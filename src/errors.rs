@@ -36,6 +36,7 @@ pub fn to_js_error(env: napi_env, err: &SdkError) -> Result<napi_value> {
         }
         SdkError::Timeout { url, .. }
         | SdkError::Connect { url, .. }
+        | SdkError::Tls { url, .. }
         | SdkError::Network { url, .. }
         | SdkError::InvalidResponse { url, .. }
         | SdkError::Mns { url, .. } => {

@@ -36,7 +36,7 @@ pub struct PlsClient {
 impl PlsClient {
     /// A client for `config`, on the process-wide pool for its connect timeout.
     pub fn new(config: ClientConfig) -> Result<Self, SdkError> {
-        let http = http::shared_client(config.connect_timeout)?;
+        let http = http::shared_client(config.connect_timeout, &config.extra_ca)?;
         Ok(PlsClient {
             config,
             http,
@@ -114,7 +114,7 @@ impl PlsClient {
         let http = if prepared.connect_timeout == self.config.connect_timeout {
             self.http.clone()
         } else {
-            http::shared_client(prepared.connect_timeout)?
+            http::shared_client(prepared.connect_timeout, &self.config.extra_ca)?
         };
         let signed = &prepared.signed;
         http::send(

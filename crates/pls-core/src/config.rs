@@ -139,6 +139,8 @@ pub struct ClientConfig {
     pub user_agent: String,
     /// The `x-sdk-client` header.
     pub sdk_client: String,
+    /// CA certificates (PEM texts) trusted besides the bundled and system roots.
+    pub extra_ca: Vec<String>,
 }
 
 impl ClientConfig {
@@ -151,6 +153,7 @@ impl ClientConfig {
             read_timeout: DEFAULT_TIMEOUT,
             user_agent: default_user_agent(),
             sdk_client: format!("Rust, pls-core: {}", env!("CARGO_PKG_VERSION")),
+            extra_ca: Vec::new(),
         }
     }
 }

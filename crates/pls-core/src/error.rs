@@ -27,11 +27,18 @@ pub enum SdkError {
         phase: TimeoutPhase,
         millis: u64,
     },
-    /// The connection could not be made (refused, DNS, TLS).
+    /// The connection could not be made (refused, DNS).
     Connect {
         action: String,
         url: String,
         cause: String,
+    },
+    /// The TLS handshake failed: `reason` says why (unknown issuer, expired,
+    /// wrong host name).
+    Tls {
+        action: String,
+        url: String,
+        reason: String,
     },
     /// The connection broke, or the body could not be read.
     Network {
@@ -89,6 +96,7 @@ impl SdkError {
             SdkError::Api { code, .. } => code.clone(),
             SdkError::Timeout { .. } => "SDK.Timeout".into(),
             SdkError::Connect { .. } => "SDK.ConnectionFailed".into(),
+            SdkError::Tls { .. } => "SDK.TlsError".into(),
             SdkError::Network { .. } => "SDK.NetworkError".into(),
             SdkError::InvalidResponse { .. } => "SDK.InvalidResponse".into(),
             SdkError::InvalidArgument { .. } => "SDK.InvalidArgument".into(),
@@ -113,6 +121,7 @@ impl SdkError {
         matches!(
             self,
             SdkError::Connect { .. }
+                | SdkError::Tls { .. }
                 | SdkError::Timeout {
                     phase: TimeoutPhase::Connect,
                     ..
@@ -139,6 +148,9 @@ impl fmt::Display for SdkError {
             }
             SdkError::Connect { action, url, cause } => {
                 write!(f, "{action}: cannot connect to {}: {cause}", origin(url))
+            }
+            SdkError::Tls { action, url, reason } => {
+                write!(f, "{action}: TLS error with {}: {reason}", origin(url))
             }
             SdkError::Network { action, url, cause } => {
                 write!(f, "{action}: the connection to {} failed: {cause}", origin(url))

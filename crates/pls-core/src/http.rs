@@ -7,24 +7,27 @@ use std::time::Duration;
 
 use crate::error::{SdkError, TimeoutPhase};
 
-/// A pooled keep-alive client for this connect timeout. Building one costs
-/// milliseconds (TLS roots), so every PlsClient with the same timeout shares it.
-pub fn shared_client(connect_timeout: Duration) -> Result<reqwest::Client, SdkError> {
-    static CLIENTS: OnceLock<Mutex<HashMap<Duration, reqwest::Client>>> = OnceLock::new();
-    let clients = CLIENTS.get_or_init(|| {
-        // reqwest is built without a default crypto provider; ring builds
-        // faster and smaller than aws-lc-rs. An earlier install (by another
-        // crate in the process) is fine too, hence the ignored result.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        Mutex::new(HashMap::new())
-    });
+/// A pooled keep-alive client for this connect timeout and these extra CA
+/// certificates. Building one costs milliseconds (TLS roots), so every
+/// PlsClient with the same settings shares it.
+pub fn shared_client(
+    connect_timeout: Duration,
+    extra_ca: &[String],
+) -> Result<reqwest::Client, SdkError> {
+    type Key = (Duration, Vec<String>);
+    static CLIENTS: OnceLock<Mutex<HashMap<Key, reqwest::Client>>> = OnceLock::new();
+    // The TLS configuration carries its own crypto provider (ring: it builds
+    // faster and smaller than aws-lc-rs), so no process default is installed.
+    let clients = CLIENTS.get_or_init(|| Mutex::new(HashMap::new()));
     let mut clients = clients
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(client) = clients.get(&connect_timeout) {
+    let key = (connect_timeout, extra_ca.to_vec());
+    if let Some(client) = clients.get(&key) {
         return Ok(client.clone());
     }
     let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(crate::tls::client_config(extra_ca)?)
         .connect_timeout(connect_timeout)
         .pool_idle_timeout(Duration::from_secs(30))
         .tcp_nodelay(true)
@@ -34,7 +37,7 @@ pub fn shared_client(connect_timeout: Duration) -> Result<reqwest::Client, SdkEr
         .map_err(|err| SdkError::InvalidArgument {
             message: format!("cannot build the HTTP client: {err}"),
         })?;
-    clients.insert(connect_timeout, client.clone());
+    clients.insert(key, client.clone());
     Ok(client)
 }
 
@@ -138,6 +141,12 @@ fn map_reqwest_error(exchange: &Exchange<'_>, err: &reqwest::Error) -> SdkError 
             url,
             phase,
             millis: millis.as_millis() as u64,
+        }
+    } else if let Some(reason) = crate::tls::failure_reason(err) {
+        SdkError::Tls {
+            action,
+            url,
+            reason,
         }
     } else if err.is_connect() {
         SdkError::Connect {

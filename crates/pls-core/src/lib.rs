@@ -24,6 +24,7 @@ pub mod response;
 pub mod rpc;
 pub mod signer;
 pub mod timefmt;
+pub mod tls;
 
 pub use action::{Action, ACTIONS};
 pub use client::PlsClient;
