@@ -60,6 +60,10 @@ pub enum SdkError {
     },
     /// A temporary token response without AccessKeyId, AccessKeySecret and SecurityToken.
     TokenFailed,
+    /// No credentials could be had: `code` is `SDK.CredentialsNotFound` when
+    /// no source of the chain had any, `SDK.CredentialsFailed` when a source
+    /// that applies failed (a malformed file, STS or metadata refusing).
+    Credentials { code: &'static str, message: String },
 }
 
 /// What the original reports of an exchange in `err.entry`.
@@ -94,6 +98,7 @@ impl SdkError {
             SdkError::InvalidArgument { .. } => "SDK.InvalidArgument".into(),
             SdkError::Mns { code, .. } => format!("MNS.{code}"),
             SdkError::TokenFailed => "SDK.TokenFailed".into(),
+            SdkError::Credentials { code, .. } => (*code).into(),
         }
     }
 
@@ -153,6 +158,7 @@ impl fmt::Display for SdkError {
                 "{method} {url} failed with {status}. requestid: {request_id}, hostid: {host_id}, message: {message}"
             ),
             SdkError::TokenFailed => f.write_str("get token fail"),
+            SdkError::Credentials { message, .. } => f.write_str(message),
         }
     }
 }
