@@ -129,6 +129,22 @@ test('Aliyun CLI profile: the current AK profile, and a RamRoleArn profile throu
   assert.equal((await counts()).assumeRole, 1)
 })
 
+test('every other mode: CLI StsToken and EcsRamRole, INI ecs_ram_role and ram_role_arn', async () => {
+  await emu.control('reset', {})
+  const sts = { name: 'sts', mode: 'StsToken', access_key_id: DEMO.id, access_key_secret: DEMO.secret, sts_token: 'ignored-for-long-lived-keys' }
+  const ecs = { name: 'ecs', mode: 'EcsRamRole', ram_role_name: 'pls-emulator-ecs-role' }
+  const config = cliConfig([sts, ecs])
+  assert.deepEqual(await child({ HOME: home({ '.aliyun/config.json': config }), ...NO_METADATA }), { code: 'OK' })
+  assert.deepEqual(await child({ HOME: home({ '.aliyun/config.json': config }), ALIBABA_CLOUD_PROFILE: 'ecs' }), { code: 'OK' })
+  assert.equal((await counts()).metadataCredentials, 1)
+  const roles = '[default]\ntype = ecs_ram_role\nrole_name = pls-emulator-ecs-role\n' +
+    `[role]\ntype = ram_role_arn\naccess_key_id = ${DEMO.id}\naccess_key_secret = ${DEMO.secret}\nrole_arn = ${ROLE_ARN}\nrole_session_name = ini\n`
+  assert.deepEqual(await child({ HOME: home({ '.alibabacloud/credentials': roles }) }), { code: 'OK' })
+  assert.equal((await counts()).metadataCredentials, 2)
+  assert.deepEqual(await child({ HOME: home({ '.alibabacloud/credentials': roles }), ...NO_METADATA, ALIBABA_CLOUD_PROFILE: 'role' }), { code: 'OK' })
+  assert.equal((await counts()).assumeRole, 1)
+})
+
 test('ECS RAM role through instance metadata with IMDSv2', async () => {
   await emu.control('reset', {})
   const r = await child({ HOME: home() })

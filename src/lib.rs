@@ -240,7 +240,14 @@ impl PlsClientBinding {
             Ok(pending) => pending,
             Err(rejected) => return rejected,
         };
-        let promise = match (pending, client.try_prepare(Service::Dypls, request)) {
+        // Only without a JS provider: its answer is awaited even when an
+        // earlier one is held, since the provider decides freshness.
+        let ready = if pending.is_none() {
+            client.try_prepare(Service::Dypls, request)
+        } else {
+            None
+        };
+        let promise = match (pending, ready) {
             (None, Some(prepared)) => completion::spawn(
                 env.raw(),
                 async move { client.execute_json(&prepared).await },
