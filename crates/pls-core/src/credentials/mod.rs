@@ -317,6 +317,27 @@ mod tests {
         assert!(env.flag("B") && !env.flag("C") && !env.flag("D"));
     }
 
+    #[tokio::test]
+    async fn supplied_credentials_serve_the_latest_answer() {
+        let supplied = SuppliedCredentials::default();
+        assert!(supplied.current().is_none());
+        assert_eq!(
+            supplied.get().await.unwrap_err().code(),
+            "SDK.CredentialsFailed"
+        );
+        for id in ["first", "second"] {
+            supplied.supply(Arc::new(Credentials {
+                access_key_id: id.into(),
+                access_key_secret: "s".into(),
+                security_token: None,
+            }));
+        }
+        assert_eq!(supplied.get().await.unwrap().access_key_id, "second");
+        let source = CredentialSource::Provider(Arc::new(supplied));
+        assert_eq!(source.now().unwrap().access_key_id, "second");
+        assert!(!format!("{source:?}").contains("\"s\""));
+    }
+
     #[test]
     fn a_reply_without_its_fields_is_refused_without_echoing_them() {
         let err = from_fields("the reply", Some("id"), Some("TOPSECRET"), None, true).unwrap_err();
