@@ -6,9 +6,9 @@
 declare namespace PLSClient {
   /** Constructor options. */
   interface ClientOptions {
-    /** AccessKeyId (required; falls back to env ALIBABA_CLOUD_ACCESS_KEY_ID). */
+    /** AccessKeyId. Passed with secretAccessKey, it wins over every other source; without both, the default credentials chain is used. */
     accessKeyId?: string
-    /** AccessKeySecret (required; falls back to env ALIBABA_CLOUD_ACCESS_KEY_SECRET). Never printed. */
+    /** AccessKeySecret, with accessKeyId. Never printed. */
     secretAccessKey?: string
     /** pls-native: STS security token (env ALIBABA_CLOUD_SECURITY_TOKEN). */
     securityToken?: string
@@ -18,6 +18,14 @@ declare namespace PLSClient {
     dybaseEndpoint?: string
     /** pls-native: MNS base URL. Default https://1943695596114318.mns.cn-hangzhou.aliyuncs.com, or env PLS_ENDPOINT. */
     mnsEndpoint?: string
+    /** pls-native: a credentials provider asked before every call, e.g. an `@alicloud/credentials` Client. */
+    credentials?: CredentialsProvider
+    /** pls-native: 'HMAC-SHA1' (default, the original's RPC signature) or 'ACS3-HMAC-SHA256' (signature V3). */
+    signatureAlgorithm?: 'HMAC-SHA1' | 'ACS3-HMAC-SHA256'
+    /** pls-native: STS base URL for the chain's role sources. Default https://sts.aliyuncs.com (or by ALIBABA_CLOUD_STS_REGION); env PLS_STS_ENDPOINT, then PLS_ENDPOINT. */
+    stsEndpoint?: string
+    /** pls-native: ECS instance metadata base URL. Default http://100.100.100.200; env PLS_METADATA_ENDPOINT, then PLS_ENDPOINT. */
+    metadataEndpoint?: string
     /** pls-native: connect and read timeout in ms (default 3000 each). */
     timeout?: number
     /** pls-native: connect timeout in ms. */
@@ -29,6 +37,18 @@ declare namespace PLSClient {
      * store and NODE_EXTRA_CA_CERTS, as Node's `tls` option of the same name.
      */
     ca?: string | string[]
+  }
+
+  /** What a `credentials` provider's getCredential() resolves to (the `@alicloud/credentials` Client shape). */
+  interface CredentialModel {
+    accessKeyId: string
+    accessKeySecret: string
+    securityToken?: string
+  }
+
+  /** pls-native: the `credentials` option. */
+  interface CredentialsProvider {
+    getCredential(): CredentialModel | Promise<CredentialModel>
   }
 
   /** Per-call options, as in the original. */
@@ -342,8 +362,13 @@ declare namespace PLSClient {
 }
 
 declare class PLSClient {
-  /** Throws TypeError('parameter "accessKeyId" is required') (resp. "secretAccessKey") synchronously. */
-  constructor(options: PLSClient.ClientOptions)
+  /**
+   * Throws TypeError('parameter "secretAccessKey" is required') (resp. "accessKeyId") synchronously
+   * when one key is passed without the other. With neither, credentials come from the `credentials`
+   * option or the default chain, and a chain that finds none rejects the first call with
+   * code 'SDK.CredentialsNotFound'.
+   */
+  constructor(options?: PLSClient.ClientOptions)
   bindAxb(params: PLSClient.BindAxbParams, options?: PLSClient.CallOptions): Promise<PLSClient.BindResult>
   bindAxn(params: PLSClient.BindAxnParams, options?: PLSClient.CallOptions): Promise<PLSClient.BindResult>
   bindAxnExtension(params: PLSClient.BindAxnExtensionParams, options?: PLSClient.CallOptions): Promise<PLSClient.BindResult>

@@ -1,18 +1,30 @@
 //! The constructor's options object in, a core `ClientConfig` out.
 
+use std::sync::Arc;
+
 use napi::sys::{self, napi_env, napi_value};
 use napi::Result;
 
-use pls_core::{ClientConfig, Credentials, Endpoints};
+use pls_core::{
+    ClientConfig, CredentialSource, Credentials, DefaultChain, Endpoints, Environment,
+    SignatureAlgorithm, SuppliedCredentials,
+};
 
+use crate::credentials::JsCredentials;
 use crate::js;
 use crate::params::read_timeouts;
 
-/// Reads `{ accessKeyId, secretAccessKey, securityToken, endpoint,
-/// dybaseEndpoint, mnsEndpoint, timeout, connectTimeout, readTimeout }`,
-/// falling back to the ALIBABA_CLOUD_* and PLS_ENDPOINT variables. Throws the
-/// original's TypeErrors for missing credentials.
-pub fn read_client_config(env: napi_env, options: Option<napi_value>) -> Result<ClientConfig> {
+/// Reads `{ accessKeyId, secretAccessKey, securityToken, credentials,
+/// signatureAlgorithm, endpoint, dybaseEndpoint, mnsEndpoint, stsEndpoint,
+/// metadataEndpoint, timeout, connectTimeout, readTimeout }`, falling back to
+/// the ALIBABA_CLOUD_* and PLS_* variables. Keys passed win; then a
+/// `credentials` provider; then the default chain, which is consulted at the
+/// first call. Throws the original's TypeError when one of the two keys is
+/// passed without the other.
+pub fn read_client_config(
+    env: napi_env,
+    options: Option<napi_value>,
+) -> Result<(ClientConfig, Option<JsCredentials>)> {
     let options = match options {
         Some(value)
             if !js::is_nullish(env, value)?
@@ -33,23 +45,39 @@ pub fn read_client_config(env: napi_env, options: Option<napi_value>) -> Result<
     };
     let env_var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
 
-    let Some(access_key_id) =
-        text("accessKeyId")?.or_else(|| env_var("ALIBABA_CLOUD_ACCESS_KEY_ID"))
-    else {
-        return Err(js::throw_type_error(
-            env,
-            "parameter \"accessKeyId\" is required",
-        ));
+    let mut js_credentials = None;
+    let credentials = match (text("accessKeyId")?, text("secretAccessKey")?) {
+        (Some(access_key_id), Some(access_key_secret)) => {
+            let security_token =
+                text("securityToken")?.or_else(|| env_var("ALIBABA_CLOUD_SECURITY_TOKEN"));
+            CredentialSource::Static(Credentials {
+                access_key_id,
+                access_key_secret,
+                security_token,
+            })
+        }
+        (Some(_), None) => {
+            return Err(js::throw_type_error(
+                env,
+                "parameter \"secretAccessKey\" is required",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(js::throw_type_error(
+                env,
+                "parameter \"accessKeyId\" is required",
+            ))
+        }
+        (None, None) => {
+            let supplied = Arc::new(SuppliedCredentials::default());
+            js_credentials = JsCredentials::read(env, options, &supplied)?;
+            if js_credentials.is_some() {
+                CredentialSource::Provider(supplied)
+            } else {
+                default_chain(env, &text)?
+            }
+        }
     };
-    let Some(access_key_secret) =
-        text("secretAccessKey")?.or_else(|| env_var("ALIBABA_CLOUD_ACCESS_KEY_SECRET"))
-    else {
-        return Err(js::throw_type_error(
-            env,
-            "parameter \"secretAccessKey\" is required",
-        ));
-    };
-    let security_token = text("securityToken")?.or_else(|| env_var("ALIBABA_CLOUD_SECURITY_TOKEN"));
 
     let endpoints = Endpoints::resolve(
         text("endpoint")?.as_deref(),
@@ -59,12 +87,12 @@ pub fn read_client_config(env: napi_env, options: Option<napi_value>) -> Result<
     )
     .map_err(|err| js::throw_type_error(env, &err.to_string()))?;
 
-    let mut config = ClientConfig::new(Credentials {
-        access_key_id,
-        access_key_secret,
-        security_token,
-    });
+    let mut config = ClientConfig::new(credentials);
     config.endpoints = endpoints;
+    if let Some(algorithm) = text("signatureAlgorithm")? {
+        config.signature_algorithm = SignatureAlgorithm::parse(&algorithm)
+            .map_err(|err| js::throw_type_error(env, &err.to_string()))?;
+    }
     config.user_agent = format!(
         "{} pls-native/{}",
         config.user_agent,
@@ -81,7 +109,41 @@ pub fn read_client_config(env: napi_env, options: Option<napi_value>) -> Result<
             config.read_timeout = read;
         }
     }
-    Ok(config)
+    Ok((config, js_credentials))
+}
+
+/// The environment's key when it has one (read once, then signed with no
+/// lookup per call), else the rest of the default chain. STS and instance
+/// metadata follow `stsEndpoint` / `metadataEndpoint`, then
+/// `PLS_STS_ENDPOINT` / `PLS_METADATA_ENDPOINT`, then `PLS_ENDPOINT` (one
+/// emulator serving everything).
+fn default_chain(
+    env: napi_env,
+    text: &dyn Fn(&str) -> Result<Option<String>>,
+) -> Result<CredentialSource> {
+    let mut environment = Environment::from_process();
+    if let Ok(credentials) = pls_core::credentials::env::from_environment(&environment) {
+        return Ok(CredentialSource::Static(credentials));
+    }
+    let env_var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let endpoint = |option: &str, variable: &str| -> Result<Option<String>> {
+        match text(option)?
+            .or_else(|| env_var(variable))
+            .or_else(|| env_var("PLS_ENDPOINT"))
+        {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => Ok(Some(url)),
+            Some(url) => Err(js::throw_type_error(
+                env,
+                &format!("option \"{option}\" must be an http:// or https:// URL, got {url:?}"),
+            )),
+            None => Ok(None),
+        }
+    };
+    environment.sts_endpoint = endpoint("stsEndpoint", "PLS_STS_ENDPOINT")?;
+    environment.metadata_endpoint = endpoint("metadataEndpoint", "PLS_METADATA_ENDPOINT")?;
+    Ok(CredentialSource::Provider(Arc::new(DefaultChain::new(
+        &environment,
+    ))))
 }
 
 /// The `ca` option: one PEM text or an array of them (Node's `tls` option of

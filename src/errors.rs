@@ -43,7 +43,7 @@ pub fn to_js_error(env: napi_env, err: &SdkError) -> Result<napi_value> {
             js::set(env, error, "code", js::make_string(env, &err.code())?)?;
             js::set(env, error, "url", js::make_string(env, url)?)?;
         }
-        SdkError::InvalidArgument { .. } | SdkError::TokenFailed => {
+        SdkError::InvalidArgument { .. } | SdkError::TokenFailed | SdkError::Credentials { .. } => {
             js::set(env, error, "code", js::make_string(env, &err.code())?)?;
         }
     }

@@ -3,6 +3,7 @@
 
 mod completion;
 mod config;
+mod credentials;
 mod emulator;
 mod errors;
 mod js;
@@ -36,6 +37,8 @@ impl ToNapiValue for Resolved {
 #[napi(js_name = "PLSClient")]
 pub struct PlsClientBinding {
     inner: Arc<PlsClient>,
+    /// The `credentials` option's provider, asked before each call.
+    js_credentials: Option<credentials::JsCredentials>,
 }
 
 fn raw(value: &Option<Unknown<'_>>) -> Option<napi_value> {
@@ -90,11 +93,12 @@ impl PlsClientBinding {
     /// `new PLSClient({ accessKeyId, secretAccessKey, ... })`.
     #[napi(constructor)]
     pub fn new(env: Env, options: Option<Unknown<'_>>) -> Result<Self> {
-        let config = config::read_client_config(env.raw(), raw(&options))?;
+        let (config, js_credentials) = config::read_client_config(env.raw(), raw(&options))?;
         let client = PlsClient::new(config)
             .map_err(|err| js::throw_type_error(env.raw(), &err.to_string()))?;
         Ok(PlsClientBinding {
             inner: Arc::new(client),
+            js_credentials,
         })
     }
 
@@ -129,7 +133,11 @@ impl PlsClientBinding {
             raw(&wait_seconds),
             raw(&is_del),
         )?;
-        queue::receive(env, Arc::clone(&self.inner), args)
+        let pending = match self.ask_credentials(env.raw()) {
+            Ok(pending) => pending,
+            Err(rejected) => return rejected,
+        };
+        queue::receive(env, Arc::clone(&self.inner), args, pending)
     }
 
     /// Deletes a received message by its ReceiptHandle (what `consume` does
@@ -146,6 +154,17 @@ impl PlsClientBinding {
             queue::ReceiveArgs::read(env.raw(), msg_type.raw(), queue_name.raw(), None, None)?;
         queue::delete(env, Arc::clone(&self.inner), args, receipt_handle)
     }
+}
+
+/// Settles a call whose reply V8 parses.
+fn settle_json(
+    env: napi_env,
+    outcome: std::result::Result<Success, pls_core::SdkError>,
+) -> Result<completion::Settlement> {
+    errors::settle(env, outcome, |env, success| match success {
+        Success::Json(text) => js::parse_json(env, &text),
+        Success::Parsed(json) => js::from_json(env, &json),
+    })
 }
 
 /// A promise rejected with the failure of reading a call's arguments.
@@ -213,19 +232,60 @@ impl PlsClientBinding {
 
     /// The future owns everything it touches (an Arc of the client), so a
     /// worker thread that ends with calls in flight frees nothing they use.
+    /// Static keys (and a provider's fresh cached ones) sign here on the JS
+    /// thread; otherwise the call gets its credentials on the runtime first.
     fn spawn_rpc(&self, env: &Env, request: &RpcRequest) -> Result<Resolved> {
         let client = Arc::clone(&self.inner);
-        let prepared = client.prepare(Service::Dypls, request);
-        let promise = completion::spawn(
-            env.raw(),
-            async move { client.execute_json(&prepared).await },
-            |env, outcome| {
-                errors::settle(env, outcome, |env, success| match success {
-                    Success::Json(text) => js::parse_json(env, &text),
-                    Success::Parsed(json) => js::from_json(env, &json),
-                })
-            },
-        )?;
+        let pending = match self.ask_credentials(env.raw()) {
+            Ok(pending) => pending,
+            Err(rejected) => return rejected,
+        };
+        // Only without a JS provider: its answer is awaited even when an
+        // earlier one is held, since the provider decides freshness.
+        let ready = if pending.is_none() {
+            client.try_prepare(Service::Dypls, request)
+        } else {
+            None
+        };
+        let promise = match (pending, ready) {
+            (None, Some(prepared)) => completion::spawn(
+                env.raw(),
+                async move { client.execute_json(&prepared).await },
+                settle_json,
+            )?,
+            (pending, _) => {
+                let request = request.clone();
+                let call = async move {
+                    let prepared = match pending {
+                        Some(pending) => {
+                            let credentials = pending.wait().await?;
+                            client.prepare_with(Service::Dypls, &request, &credentials)
+                        }
+                        None => client.prepare(Service::Dypls, &request).await?,
+                    };
+                    client.execute_json(&prepared).await
+                };
+                completion::spawn(env.raw(), call, settle_json)?
+            }
+        };
         Ok(Resolved(promise))
+    }
+
+    /// Asks the `credentials` option's provider, when there is one; a
+    /// provider that throws rejects the call's promise with what it threw.
+    fn ask_credentials(
+        &self,
+        env: napi_env,
+    ) -> std::result::Result<Option<credentials::PendingCredentials>, Result<Resolved>> {
+        let Some(provider) = &self.js_credentials else {
+            return Ok(None);
+        };
+        match provider.ask(env) {
+            Ok(pending) => Ok(Some(pending)),
+            Err(credentials::AskError::Threw(reason)) => {
+                Err(js::rejected_promise(env, reason).map(Resolved))
+            }
+            Err(credentials::AskError::Napi(err)) => Err(reject_now(env, err)),
+        }
     }
 }

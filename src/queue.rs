@@ -8,6 +8,7 @@ use napi::{Env, Result};
 
 use pls_core::{MnsReply, PlsClient};
 
+use crate::credentials::PendingCredentials;
 use crate::{completion, errors, js, Resolved};
 
 /// `{ code, headers: {}, body }` where body holds the Message's children as strings.
@@ -98,10 +99,20 @@ impl ReceiveArgs {
 }
 
 /// Long-polls the queue of the message type; deletes the message first when asked.
-pub fn receive(env: &Env, client: Arc<PlsClient>, args: ReceiveArgs) -> Result<Resolved> {
+/// With a `credentials` provider, its answer is awaited first and left
+/// where the queue token request signs from.
+pub fn receive(
+    env: &Env,
+    client: Arc<PlsClient>,
+    args: ReceiveArgs,
+    credentials: Option<PendingCredentials>,
+) -> Result<Resolved> {
     let promise = completion::spawn(
         env.raw(),
         async move {
+            if let Some(credentials) = credentials {
+                credentials.wait().await?;
+            }
             client
                 .receive_msg(
                     args.msg_type,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::config::{ClientConfig, Service};
+use crate::config::{ClientConfig, Credentials, Service, SignatureAlgorithm};
 use crate::error::{HttpEntry, SdkError};
 use crate::http::{self, Exchange, Reply};
 use crate::queue::TokenCache;
@@ -59,35 +59,72 @@ impl PlsClient {
         &self.mns_tokens
     }
 
-    /// Signs `request` for `service` with a fresh timestamp and nonce.
-    pub fn sign(&self, service: Service, request: &RpcRequest) -> SignedRequest {
+    /// Signs `request` for `service` with `credentials`, a fresh timestamp
+    /// and nonce, by the configured algorithm.
+    pub fn sign_with(
+        &self,
+        service: Service,
+        request: &RpcRequest,
+        credentials: &Credentials,
+    ) -> SignedRequest {
         let timestamp = rpc_timestamp_now();
         let nonce = make_nonce();
-        request.sign(&SigningContext {
+        let ctx = SigningContext {
             endpoint: self.config.endpoints.of(service),
-            credentials: &self.config.credentials,
+            credentials,
             user_agent: &self.config.user_agent,
             sdk_client: &self.config.sdk_client,
             timestamp: &timestamp,
             nonce: &nonce,
-        })
+        };
+        match self.config.signature_algorithm {
+            SignatureAlgorithm::HmacSha1 => request.sign(&ctx),
+            SignatureAlgorithm::Acs3HmacSha256 => crate::signer_acs3::sign_rpc(request, &ctx),
+        }
     }
 
-    /// Signs `request` now and fixes its timeouts: the part of a call that
-    /// needs no I/O, which the Node binding does on the JS thread so the
-    /// caller's strings are freed on the thread that made them.
-    pub fn prepare(&self, service: Service, request: &RpcRequest) -> PreparedCall {
+    /// Signs `request` with `credentials` and fixes its timeouts: the part
+    /// of a call that needs no I/O.
+    pub fn prepare_with(
+        &self,
+        service: Service,
+        request: &RpcRequest,
+        credentials: &Credentials,
+    ) -> PreparedCall {
         let (connect_timeout, read_timeout) = self.timeouts(request);
         PreparedCall {
-            signed: self.sign(service, request),
+            signed: self.sign_with(service, request, credentials),
             connect_timeout,
             read_timeout,
         }
     }
 
+    /// Prepares the call now when the credentials are at hand without
+    /// waiting (a static key, or a provider's fresh cached value); the Node
+    /// binding does this on the JS thread so the caller's strings are freed
+    /// on the thread that made them.
+    pub fn try_prepare(&self, service: Service, request: &RpcRequest) -> Option<PreparedCall> {
+        let credentials = self.config.credentials.now()?;
+        Some(self.prepare_with(service, request, &credentials))
+    }
+
+    /// Prepares the call, first waiting for the credentials provider when
+    /// it must fetch or refresh.
+    pub async fn prepare(
+        &self,
+        service: Service,
+        request: &RpcRequest,
+    ) -> Result<PreparedCall, SdkError> {
+        if let Some(prepared) = self.try_prepare(service, request) {
+            return Ok(prepared);
+        }
+        let credentials = self.config.credentials.get().await?;
+        Ok(self.prepare_with(service, request, &credentials))
+    }
+
     /// Sends one RPC call and applies the original's result rule.
     pub async fn call(&self, service: Service, request: &RpcRequest) -> Result<Value, SdkError> {
-        let prepared = self.prepare(service, request);
+        let prepared = self.prepare(service, request).await?;
         let reply = self.send(&prepared).await?;
         let signed = &prepared.signed;
         crate::response::interpret(&signed.action, &signed.url, reply.status, &reply.body)
@@ -190,7 +227,7 @@ fn with_entry(err: SdkError, signed: &SignedRequest, reply: &Reply) -> SdkError 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Credentials, Endpoints};
+    use crate::config::Endpoints;
     use crate::params::ParamValue;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::credentials::CredentialSource;
 use crate::error::SdkError;
 
 /// The three services a client talks to.
@@ -124,11 +125,39 @@ fn validate_endpoint(endpoint: &str, what: &str) -> Result<String, SdkError> {
     }
 }
 
+/// How RPC calls are signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignatureAlgorithm {
+    /// The original's RPC signature: HMAC-SHA1, version 1.0, in the query.
+    #[default]
+    HmacSha1,
+    /// Aliyun's signature V3 in an `Authorization` header.
+    Acs3HmacSha256,
+}
+
+impl SignatureAlgorithm {
+    /// From the `signatureAlgorithm` option: `HMAC-SHA1` or `ACS3-HMAC-SHA256`
+    /// (also `v2` and `v3`, the names of Aliyun's Tea SDKs), in any case.
+    pub fn parse(text: &str) -> Result<Self, SdkError> {
+        if text.eq_ignore_ascii_case("HMAC-SHA1") || text.eq_ignore_ascii_case("v2") {
+            Ok(SignatureAlgorithm::HmacSha1)
+        } else if text.eq_ignore_ascii_case("ACS3-HMAC-SHA256") || text.eq_ignore_ascii_case("v3") {
+            Ok(SignatureAlgorithm::Acs3HmacSha256)
+        } else {
+            Err(SdkError::InvalidArgument {
+                message: format!("option \"signatureAlgorithm\" must be 'HMAC-SHA1' or 'ACS3-HMAC-SHA256', got {text:?}"),
+            })
+        }
+    }
+}
+
 /// Everything a [`crate::PlsClient`] needs.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// The access key the RPC calls are signed with.
-    pub credentials: Credentials,
+    /// Where the access key the RPC calls are signed with comes from.
+    pub credentials: CredentialSource,
+    /// How the RPC calls are signed.
+    pub signature_algorithm: SignatureAlgorithm,
     /// Where each service is.
     pub endpoints: Endpoints,
     /// Time allowed to open a connection.
@@ -144,10 +173,11 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// A config with the defaults: HTTPS endpoints, 3 s timeouts.
-    pub fn new(credentials: Credentials) -> Self {
+    /// A config with the defaults: HTTPS endpoints, 3 s timeouts, HMAC-SHA1.
+    pub fn new(credentials: impl Into<CredentialSource>) -> Self {
         ClientConfig {
-            credentials,
+            credentials: credentials.into(),
+            signature_algorithm: SignatureAlgorithm::default(),
             endpoints: Endpoints::default(),
             connect_timeout: DEFAULT_TIMEOUT,
             read_timeout: DEFAULT_TIMEOUT,
@@ -189,6 +219,24 @@ mod tests {
         assert!(err.to_string().contains("\"endpoint\""), "{err}");
         assert!(Endpoints::resolve(None, Some("http://"), None, None).is_err());
         assert!(Endpoints::resolve(None, None, Some("ftp://x"), None).is_err());
+    }
+
+    #[test]
+    fn signature_algorithm_names() {
+        assert_eq!(
+            SignatureAlgorithm::parse("ACS3-HMAC-SHA256").unwrap(),
+            SignatureAlgorithm::Acs3HmacSha256
+        );
+        assert_eq!(
+            SignatureAlgorithm::parse("v3").unwrap(),
+            SignatureAlgorithm::Acs3HmacSha256
+        );
+        assert_eq!(
+            SignatureAlgorithm::parse("hmac-sha1").unwrap(),
+            SignatureAlgorithm::HmacSha1
+        );
+        let err = SignatureAlgorithm::parse("MD5").unwrap_err();
+        assert!(err.to_string().contains("signatureAlgorithm"), "{err}");
     }
 
     #[test]

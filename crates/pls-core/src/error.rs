@@ -67,6 +67,10 @@ pub enum SdkError {
     },
     /// A temporary token response without AccessKeyId, AccessKeySecret and SecurityToken.
     TokenFailed,
+    /// No credentials could be had: `code` is `SDK.CredentialsNotFound` when
+    /// no source of the chain had any, `SDK.CredentialsFailed` when a source
+    /// that applies failed (a malformed file, STS or metadata refusing).
+    Credentials { code: &'static str, message: String },
 }
 
 /// What the original reports of an exchange in `err.entry`.
@@ -102,6 +106,7 @@ impl SdkError {
             SdkError::InvalidArgument { .. } => "SDK.InvalidArgument".into(),
             SdkError::Mns { code, .. } => format!("MNS.{code}"),
             SdkError::TokenFailed => "SDK.TokenFailed".into(),
+            SdkError::Credentials { code, .. } => (*code).into(),
         }
     }
 
@@ -149,7 +154,11 @@ impl fmt::Display for SdkError {
             SdkError::Connect { action, url, cause } => {
                 write!(f, "{action}: cannot connect to {}: {cause}", origin(url))
             }
-            SdkError::Tls { action, url, reason } => {
+            SdkError::Tls {
+                action,
+                url,
+                reason,
+            } => {
                 write!(f, "{action}: TLS error with {}: {reason}", origin(url))
             }
             SdkError::Network { action, url, cause } => {
@@ -165,6 +174,7 @@ impl fmt::Display for SdkError {
                 "{method} {url} failed with {status}. requestid: {request_id}, hostid: {host_id}, message: {message}"
             ),
             SdkError::TokenFailed => f.write_str("get token fail"),
+            SdkError::Credentials { message, .. } => f.write_str(message),
         }
     }
 }

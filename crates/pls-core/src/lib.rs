@@ -13,6 +13,7 @@
 pub mod action;
 pub mod client;
 pub mod config;
+pub mod credentials;
 pub mod encode;
 pub mod error;
 pub mod http;
@@ -23,12 +24,16 @@ pub mod queue;
 pub mod response;
 pub mod rpc;
 pub mod signer;
+pub mod signer_acs3;
 pub mod timefmt;
 pub mod tls;
 
 pub use action::{Action, ACTIONS};
 pub use client::PlsClient;
-pub use config::{ClientConfig, Credentials, Endpoints, Service};
+pub use config::{ClientConfig, Credentials, Endpoints, Service, SignatureAlgorithm};
+pub use credentials::{
+    CredentialSource, DefaultChain, Environment, ProvideCredentials, SuppliedCredentials,
+};
 pub use error::{HttpEntry, SdkError};
 pub use mns::{MnsCredentials, MnsReply};
 pub use params::ParamValue;

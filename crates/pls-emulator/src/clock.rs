@@ -146,7 +146,6 @@ pub fn format_beijing(ms: i64) -> String {
 }
 
 /// Formats epoch ms as the gateway's UTC `YYYY-MM-DDTHH:mm:ssZ`.
-#[cfg(test)]
 pub fn format_utc_timestamp(ms: i64) -> String {
     let mut s = format_fields(ms.div_euclid(1000), 'T');
     s.push('Z');

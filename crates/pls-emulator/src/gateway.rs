@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{Map, Value};
 
@@ -30,6 +30,13 @@ impl<'a> Params<'a> {
     /// POST body) onto the pairs already held.
     pub fn extend_from_form(&mut self, form: &'a [u8]) {
         self.pairs.extend(form_urlencoded::parse(form));
+    }
+
+    /// Adds a pair that arrived elsewhere than in the query or body (the
+    /// ACS3 headers).
+    pub fn push_owned(&mut self, key: &str, value: String) {
+        self.pairs
+            .push((Cow::Owned(key.to_owned()), Cow::Owned(value)));
     }
 
     /// The first value of `key`.
@@ -177,7 +184,7 @@ pub struct GatewayError {
     host: &'static str,
 }
 
-fn gateway_error(
+pub(crate) fn gateway_error(
     status: u16,
     code: impl Into<Cow<'static, str>>,
     message: impl Into<String>,
@@ -232,7 +239,7 @@ impl NonceStore {
     }
 }
 
-fn json_response(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -247,7 +254,7 @@ fn json_response(status: StatusCode, body: Vec<u8>, request_id: &str) -> Respons
 }
 
 impl GatewayError {
-    fn into_response(self, request_id: &str) -> Response {
+    pub(crate) fn into_response(self, request_id: &str) -> Response {
         let body = serde_json::json!({
             "RequestId": request_id,
             "HostId": self.host,
@@ -325,25 +332,25 @@ fn verify(
             "Specified time stamp or date value is expired.",
         ));
     }
-    let secret = app.keys.get(get("AccessKeyId")).ok_or_else(|| {
-        gateway_error(
-            404,
-            "InvalidAccessKeyId.NotFound",
-            "Specified access key is not found.",
-        )
-    })?;
+    let secret = crate::sts::secret_for(app, get("AccessKeyId"), params.get("SecurityToken"))?;
     let string_to_sign = rpc_string_to_sign(method.as_str(), &params.signed_pairs());
-    if !signatures_equal(&rpc_signature(secret, &string_to_sign), get("Signature")) {
+    if !signatures_equal(&rpc_signature(&secret, &string_to_sign), get("Signature")) {
         return Err(gateway_error(
             400,
             "SignatureDoesNotMatch",
             format!("Specified signature is not matched with our calculation. server string to sign is:{string_to_sign}"),
         ));
     }
-    Ok(ACTIONS
+    Ok(find_spec(params))
+}
+
+/// The spec of the request's Action, or the stand-in for an unknown one.
+fn find_spec(params: &Params) -> &'static ActionSpec {
+    let action = params.get("Action").unwrap_or("");
+    ACTIONS
         .iter()
-        .find(|a| a.name == get("Action"))
-        .unwrap_or(&UNKNOWN_ACTION))
+        .find(|a| a.name == action)
+        .unwrap_or(&UNKNOWN_ACTION)
 }
 
 /// Stands in for an Action the API lacks until the Version check has run,
@@ -436,6 +443,7 @@ pub async fn handle(
     State(app): State<Arc<App>>,
     method: Method,
     uri: Uri,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let request_id = app.ids.request_id();
@@ -446,7 +454,18 @@ pub async fn handle(
     if method == Method::POST {
         params.extend_from_form(&body);
     }
-    let spec = match verify(&app, &method, &params) {
+    // STS's AssumeRoleWithOIDC is anonymous: the OIDC token stands in
+    // for a signature.
+    if crate::sts::is_oidc(&params) {
+        return crate::sts::handle_oidc(&app, &params, &request_id);
+    }
+    let verified = if crate::acs3::applies(&headers) {
+        crate::acs3::verify(&app, &method, &uri, &headers, &body, &mut params)
+            .map(|()| find_spec(&params))
+    } else {
+        verify(&app, &method, &params)
+    };
+    let spec = match verified {
         Ok(spec) => spec,
         Err(e) => return e.into_response(&request_id),
     };
@@ -476,6 +495,9 @@ pub async fn handle(
             )
             .into_response(&request_id);
         }
+    }
+    if params.get("Version") == Some(crate::sts::STS_VERSION) {
+        return crate::sts::handle_signed(&app, &params, &request_id);
     }
     let spec = match verify_action(spec, &params) {
         Ok(spec) => spec,

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tower_service::Service;
 
+mod acs3;
 mod clock;
 mod control;
 mod dybase;
@@ -26,8 +27,10 @@ mod dypls;
 mod faults;
 mod gateway;
 mod ids;
+mod metadata;
 mod mns;
 mod signature;
+mod sts;
 
 use clock::{parse_beijing, BusinessClock};
 use dypls::Model;
@@ -147,6 +150,8 @@ pub(crate) struct App {
     pub nonces: Mutex<NonceStore>,
     pub model: Mutex<Model>,
     pub tokens: Mutex<dybase::TokenStore>,
+    /// STS and instance-metadata keys, and request counts.
+    pub sts: Mutex<sts::StsStore>,
     pub queues: mns::Queues,
     pub faults: faults::Faults,
     pub shutdown: watch::Receiver<bool>,
@@ -192,6 +197,7 @@ impl App {
             ids: Ids::new(),
             nonces: Mutex::new(NonceStore::default()),
             tokens: Mutex::new(dybase::TokenStore::default()),
+            sts: Mutex::new(sts::StsStore::default()),
             faults: faults::Faults::default(),
             shutdown,
         })
@@ -208,6 +214,9 @@ impl App {
         if let Ok(mut t) = self.tokens.lock() {
             t.clear();
         }
+        if let Ok(mut s) = self.sts.lock() {
+            s.clear();
+        }
         self.queues.clear();
         self.faults.clear();
         self.clock.set(self.initial_clock);
@@ -222,6 +231,16 @@ fn router(app: Arc<App>) -> Router {
             "/queues/{queue}/messages",
             get(mns::receive).delete(mns::delete),
         )
+        .route("/latest/api/token", put(metadata::token))
+        .route(
+            "/latest/meta-data/ram/security-credentials/",
+            get(metadata::roles),
+        )
+        .route(
+            "/latest/meta-data/ram/security-credentials/{role}",
+            get(metadata::credentials),
+        )
+        .route("/__emulator/credentials", get(sts::counts))
         .route("/__emulator/reset", post(control::reset))
         .route("/__emulator/state", get(control::state))
         .route("/__emulator/clock", post(control::clock))

@@ -711,3 +711,290 @@ async fn configured_keys_pools_and_errors() {
 }
 
 use md5::Digest;
+
+fn sts_params<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut params = vec![
+        ("Action", "AssumeRole"),
+        ("Version", "2015-04-01"),
+        ("RoleArn", "acs:ram::1234567890:role/app"),
+        ("RoleSessionName", "test"),
+    ];
+    params.extend_from_slice(extra);
+    params
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sts_keys_need_their_token_and_expire_on_the_business_clock() {
+    let emu = start_at("2018-08-01 00:00:00").await;
+    let r = rpc(
+        &emu,
+        DEMO_ACCESS_KEY_SECRET,
+        &sts_params(&[("DurationSeconds", "900")]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let creds = r.json()["Credentials"].clone();
+    assert_eq!(
+        creds["Expiration"], "2018-07-31T16:15:00Z",
+        "900 s after the business clock, in UTC"
+    );
+    let id = creds["AccessKeyId"].as_str().unwrap().to_owned();
+    let secret = creds["AccessKeySecret"].as_str().unwrap().to_owned();
+    let token = creds["SecurityToken"].as_str().unwrap().to_owned();
+
+    let with = |token: Option<&'static str>| {
+        let mut params: Vec<(&str, &str)> = BIND.to_vec();
+        params.push(("AccessKeyId", Box::leak(id.clone().into_boxed_str())));
+        if let Some(token) = token {
+            params.push(("SecurityToken", token));
+        }
+        params
+    };
+    let token: &'static str = Box::leak(token.into_boxed_str());
+    assert_eq!(
+        rpc(&emu, &secret, &with(None)).await.json()["Code"],
+        "MissingSecurityToken"
+    );
+    assert_eq!(
+        rpc(&emu, &secret, &with(Some("CAISforged"))).await.json()["Code"],
+        "InvalidSecurityToken.MismatchWithAccessKey"
+    );
+    assert_eq!(
+        rpc(&emu, &secret, &with(Some(token))).await.json()["Code"],
+        "OK"
+    );
+    let r = http(
+        &emu,
+        "POST",
+        "/__emulator/clock",
+        &[],
+        r#"{"advanceSeconds":901}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        rpc(&emu, &secret, &with(Some(token))).await.json()["Code"],
+        "InvalidSecurityToken.Expired"
+    );
+
+    let bad = rpc(
+        &emu,
+        DEMO_ACCESS_KEY_SECRET,
+        &sts_params(&[("DurationSeconds", "60")]),
+    )
+    .await;
+    assert_eq!(bad.json()["Code"], "InvalidParameter.DurationSeconds");
+    let counts = http(&emu, "GET", "/__emulator/credentials", &[], "")
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(counts["assumeRole"], 1);
+    emu.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_is_anonymous_and_checks_token_and_time() {
+    let emu = start_at("2018-08-01 00:00:00").await;
+    let ask = |token: &str, timestamp: String| {
+        let query = format!(
+            "/?Action=AssumeRoleWithOIDC&Version=2015-04-01&Format=JSON&Timestamp={}",
+            pop_encode(&timestamp)
+        );
+        let body = format!(
+            "OIDCProviderArn={}&OIDCToken={}&RoleArn={}&RoleSessionName=s",
+            pop_encode("acs:ram::1234567890:oidc-provider/ack"),
+            pop_encode(token),
+            pop_encode("acs:ram::1234567890:role/app")
+        );
+        (query, body)
+    };
+    let form = [(
+        "content-type",
+        "application/x-www-form-urlencoded".to_string(),
+    )];
+    let (query, body) = ask("aGVhZA.Ym9keQ.c2ln", utc_now());
+    let r = http(&emu, "POST", &query, &form, &body).await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.json()["Credentials"]["AccessKeyId"]
+        .as_str()
+        .unwrap()
+        .starts_with("STS."));
+    let (query, body) = ask("not-a-jwt", utc_now());
+    assert_eq!(
+        http(&emu, "POST", &query, &form, &body)
+            .await
+            .unwrap()
+            .json()["Code"],
+        "InvalidParameter.OIDCToken"
+    );
+    let (query, body) = ask(
+        "a.b.c",
+        clock::format_utc_timestamp(clock::real_now_ms() - 16 * 60 * 1000),
+    );
+    assert_eq!(
+        http(&emu, "POST", &query, &form, &body)
+            .await
+            .unwrap()
+            .json()["Code"],
+        "InvalidTimeStamp.Expired"
+    );
+    emu.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instance_metadata_with_imdsv2_tokens() {
+    let emu = start_at("2018-08-01 00:00:00").await;
+    let refused = http(&emu, "PUT", "/latest/api/token", &[], "")
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 400, "a token needs its ttl header");
+    let ttl = [(
+        "x-aliyun-ecs-metadata-token-ttl-seconds",
+        "21600".to_string(),
+    )];
+    let token = http(&emu, "PUT", "/latest/api/token", &ttl, "")
+        .await
+        .unwrap()
+        .body;
+    let with = [("x-aliyun-ecs-metadata-token", token.clone())];
+    let forged = [("x-aliyun-ecs-metadata-token", "forged".to_string())];
+    let roles = "/latest/meta-data/ram/security-credentials/";
+    assert_eq!(
+        http(&emu, "GET", roles, &forged, "").await.unwrap().status,
+        401
+    );
+    let role = http(&emu, "GET", roles, &with, "").await.unwrap().body;
+    let r = http(&emu, "GET", &format!("{roles}{role}"), &with, "")
+        .await
+        .unwrap();
+    assert_eq!(r.json()["Code"], "Success", "{}", r.body);
+    assert_eq!(
+        r.json()["Expiration"],
+        "2018-07-31T22:00:00Z",
+        "six hours of the business clock"
+    );
+    assert_eq!(
+        http(&emu, "GET", &format!("{roles}other"), &with, "")
+            .await
+            .unwrap()
+            .status,
+        404
+    );
+    emu.stop().await;
+}
+
+/// A V3 signer written here, apart from the verifier and from pls-core.
+fn acs3_headers(
+    secret: &str,
+    query: &str,
+    body: &str,
+    nonce: &str,
+    tamper: Option<(&str, &str)>,
+) -> Vec<(&'static str, String)> {
+    use sha2::{Digest, Sha256};
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let body_hash = hex(&Sha256::digest(body.as_bytes()));
+    let mut headers: Vec<(&'static str, String)> = vec![
+        ("host", "localhost".into()),
+        ("x-acs-action", "BindAxb".into()),
+        ("x-acs-content-sha256", body_hash.clone()),
+        ("x-acs-date", utc_now()),
+        ("x-acs-signature-nonce", nonce.into()),
+        ("x-acs-version", "2017-05-25".into()),
+    ];
+    let names = headers
+        .iter()
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(";");
+    let canonical = format!(
+        "GET\n/\n{query}\n{}\n{names}\n{body_hash}",
+        headers
+            .iter()
+            .map(|(n, v)| format!("{n}:{v}\n"))
+            .collect::<String>()
+    );
+    let to_sign = format!(
+        "ACS3-HMAC-SHA256\n{}",
+        hex(&Sha256::digest(canonical.as_bytes()))
+    );
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(to_sign.as_bytes());
+    let signature = hex(&mac.finalize().into_bytes());
+    headers.retain(|(n, _)| *n != "host");
+    if let Some((name, value)) = tamper {
+        headers.retain(|(n, _)| *n != name);
+        let name: &'static str = Box::leak(name.to_owned().into_boxed_str());
+        headers.push((name, value.to_owned()));
+    }
+    headers.push((
+        "authorization",
+        format!("ACS3-HMAC-SHA256 Credential={DEMO_ACCESS_KEY_ID},SignedHeaders={names},Signature={signature}"),
+    ));
+    headers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acs3_requests_are_verified_with_the_real_codes() {
+    let emu = start_at("2018-08-01 00:00:00").await;
+    let query = "Expiration=2018-08-05%2012%3A00%3A00&PhoneNoA=18040580000&PhoneNoB=13871140000&PoolKey=FC100000xxxxxx";
+    let path = format!("/?{query}");
+    let send = |headers: Vec<(&'static str, String)>| {
+        let path = path.clone();
+        let emu = &emu;
+        async move { http(emu, "GET", &path, &headers, "").await.unwrap() }
+    };
+    let ok = send(acs3_headers(
+        DEMO_ACCESS_KEY_SECRET,
+        query,
+        "",
+        "v3-1",
+        None,
+    ))
+    .await;
+    assert_eq!(ok.json()["Code"], "OK", "{}", ok.body);
+    let replay = send(acs3_headers(
+        DEMO_ACCESS_KEY_SECRET,
+        query,
+        "",
+        "v3-1",
+        None,
+    ))
+    .await;
+    assert_eq!(replay.json()["Code"], "SignatureNonceUsed");
+    let wrong = send(acs3_headers("wrong", query, "", "v3-2", None)).await;
+    assert_eq!(wrong.json()["Code"], "SignatureDoesNotMatch");
+    assert!(wrong.json()["Message"]
+        .as_str()
+        .unwrap()
+        .contains("server string to sign is:ACS3-HMAC-SHA256\n"));
+    let hash = send(acs3_headers(
+        DEMO_ACCESS_KEY_SECRET,
+        query,
+        "",
+        "v3-3",
+        Some(("x-acs-content-sha256", "00")),
+    ))
+    .await;
+    assert_eq!(hash.json()["Code"], "InvalidParameter.ContentSHA256");
+    let unsigned = send(acs3_headers(
+        DEMO_ACCESS_KEY_SECRET,
+        query,
+        "",
+        "v3-4",
+        Some(("x-acs-extra", "1")),
+    ))
+    .await;
+    assert_eq!(unsigned.json()["Code"], "IncompleteSignature");
+    let no_version = send(acs3_headers(
+        DEMO_ACCESS_KEY_SECRET,
+        query,
+        "",
+        "v3-5",
+        Some(("x-acs-version", "")),
+    ))
+    .await;
+    assert_eq!(no_version.json()["Code"], "MissingVersion");
+    emu.stop().await;
+}
