@@ -19,7 +19,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tower_service::Service;
 
+mod activity;
 mod clock;
+mod console;
 mod control;
 mod dybase;
 mod dypls;
@@ -147,6 +149,7 @@ pub(crate) struct App {
     pub nonces: Mutex<NonceStore>,
     pub model: Mutex<Model>,
     pub tokens: Mutex<dybase::TokenStore>,
+    pub activity: Mutex<activity::ActivityLog>,
     pub queues: mns::Queues,
     pub faults: faults::Faults,
     pub shutdown: watch::Receiver<bool>,
@@ -192,6 +195,7 @@ impl App {
             ids: Ids::new(),
             nonces: Mutex::new(NonceStore::default()),
             tokens: Mutex::new(dybase::TokenStore::default()),
+            activity: Mutex::new(activity::ActivityLog::default()),
             faults: faults::Faults::default(),
             shutdown,
         })
@@ -207,6 +211,9 @@ impl App {
         }
         if let Ok(mut t) = self.tokens.lock() {
             t.clear();
+        }
+        if let Ok(mut a) = self.activity.lock() {
+            a.clear();
         }
         self.queues.clear();
         self.faults.clear();
@@ -230,6 +237,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/__emulator/faults", post(control::faults))
         .route("/__emulator/queues/visibility", post(control::visibility))
         .route("/__emulator/recordings/{file}", get(control::recording))
+        .merge(console::routes())
         .with_state(app)
 }
 
