@@ -6,6 +6,7 @@ mod config;
 mod emulator;
 mod errors;
 mod js;
+mod observe;
 mod params;
 mod queue;
 mod runtime;
