@@ -13,9 +13,9 @@ use serde_json::{json, Value};
 
 use crate::activity::{Activity, ActivityKind};
 use crate::clock::{format_beijing, parse_beijing};
-use crate::dybase::queue_name;
 use crate::dypls::{CallRecord, Route};
 use crate::faults::FaultRule;
+use crate::queue_names::queue_name;
 use crate::App;
 
 fn reply(status: StatusCode, body: &Value) -> Response {

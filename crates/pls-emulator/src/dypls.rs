@@ -7,31 +7,13 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::action_result::{biz, ActionResult, BizError};
 use crate::clock::{format_beijing, parse_beijing};
-use crate::gateway::Params;
+use crate::params::Params;
 use crate::{PoolConfig, SecretNumberConfig};
 
 /// The demo's PoolKey, present unless the configuration replaces the pools.
 pub const DEFAULT_POOL_KEY: &str = "FC100000xxxxxx";
-
-/// A business error: HTTP 200 with an `isv.`/`isp.` code in the body.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BizError {
-    /// The body's Code, e.g. `isv.BIND_CONFLICT`.
-    pub code: &'static str,
-    /// The body's Message.
-    pub message: String,
-}
-
-fn biz(code: &'static str, message: impl Into<String>) -> BizError {
-    BizError {
-        code,
-        message: message.into(),
-    }
-}
-
-/// The fields an action adds to `RequestId`/`Code`/`Message`, or its error.
-pub type ActionResult = Result<Map<String, Value>, BizError>;
 
 /// The default pool's numbers: twenty X numbers spread over five cities.
 pub fn default_pools() -> Vec<PoolConfig> {

@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tower_service::Service;
 
+mod action_result;
 mod activity;
 mod clock;
 mod console;
@@ -29,6 +30,8 @@ mod faults;
 mod gateway;
 mod ids;
 mod mns;
+mod params;
+mod queue_names;
 mod signature;
 
 use clock::{parse_beijing, BusinessClock};

@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 
 use crate::clock::real_now_ms;
 use crate::ids::Ids;
+use crate::queue_names::{queue_name, MESSAGE_TYPES};
 use crate::signature::{mns_signature, mns_string_to_sign, signatures_equal};
 use crate::App;
 
@@ -312,14 +313,9 @@ pub struct Queues {
 impl Queues {
     /// One queue per message type on the account.
     pub fn new(account: &str) -> Self {
-        let by_name = crate::dybase::MESSAGE_TYPES
+        let by_name = MESSAGE_TYPES
             .iter()
-            .map(|t| {
-                (
-                    crate::dybase::queue_name(account, t),
-                    Arc::new(Queue::new()),
-                )
-            })
+            .map(|t| (queue_name(account, t), Arc::new(Queue::new())))
             .collect();
         Queues { by_name }
     }
