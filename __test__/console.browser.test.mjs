@@ -130,6 +130,13 @@ test('the console shows SDK bindings live, places calls, shows receipts and expi
     await page.click('#reset')
     await page.waitForSelector('#bindings tr.empty', WAIT)
     await page.waitForSelector('#log tr.empty', WAIT)
+
+    // With no choice stored, a Chinese browser gets Chinese.
+    await page.evaluate(() => localStorage.clear())
+    await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'language', { get: () => 'zh-CN' }))
+    await page.reload()
+    await page.waitForSelector('#live[data-live="on"]', WAIT)
+    assert.equal(await page.textContent('h1'), '号码隐私保护模拟器')
     assert.deepEqual(pageErrors, [], 'no script errors on the page')
   } finally {
     if (context) await context.close()
