@@ -79,7 +79,8 @@ function instrument(PLSClient, clientHosts) {
   }
 
   const wrap = (method, actionOf, service) => {
-    const original = proto[method]
+    const descriptor = Object.getOwnPropertyDescriptor(proto, method)
+    const original = descriptor && descriptor.value
     if (typeof original !== 'function') return
     const observed = {
       [method](a, b, c, d) {
@@ -89,7 +90,7 @@ function instrument(PLSClient, clientHosts) {
         return observe(this, original, [a, b, c, d], actionOf(a), hostOf(this, service))
       },
     }[method]
-    Object.defineProperty(proto, method, { value: observed, writable: true, configurable: true, enumerable: false })
+    Object.defineProperty(proto, method, { ...descriptor, value: observed })
   }
 
   for (const [method, action] of Object.entries(RPC_METHODS)) wrap(method, () => action, SERVICE.dypls)
