@@ -84,4 +84,8 @@ PLSClient.prototype.consume = async function consume(type, queueName, handler, o
   return stats
 }
 
+// DEBUG=pls-native logging and the pls-native:request:* diagnostics
+// channels, around every calling method (last, so it sees whole calls).
+require('./observe.js').instrument(PLSClient, native.clientHosts)
+
 module.exports = PLSClient

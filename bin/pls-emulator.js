@@ -45,6 +45,8 @@ if (values.stateless) options.stateless = true
 startEmulator(options).then(
   (emu) => {
     console.log(emu.url)
+    // stdout stays the bare URL for scripts; people get the console's address.
+    console.error(`pls-emulator: console at ${emu.url}/__emulator/`)
     // The server runs on the addon's threads; this keeps Node's loop alive.
     const keepAlive = setInterval(() => {}, 1 << 30)
     const shutdown = async () => {

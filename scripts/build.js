@@ -21,7 +21,7 @@ function newestSource(dir) {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name)
     if (entry.isDirectory()) newest = Math.max(newest, newestSource(full))
-    else if (/\.(rs|toml)$/.test(entry.name)) newest = Math.max(newest, fs.statSync(full).mtimeMs)
+    else if (/\.(rs|toml|html)$/.test(entry.name)) newest = Math.max(newest, fs.statSync(full).mtimeMs)
   }
   return newest
 }

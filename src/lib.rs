@@ -7,6 +7,7 @@ mod credentials;
 mod emulator;
 mod errors;
 mod js;
+mod observe;
 mod params;
 mod queue;
 mod runtime;

@@ -19,7 +19,8 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::clock::{parse_utc_timestamp, real_now_ms};
-use crate::gateway::{gateway_error, GatewayError, Params};
+use crate::gateway::{gateway_error, GatewayError};
+use crate::params::Params;
 use crate::signature::{encode, signatures_equal};
 use crate::App;
 

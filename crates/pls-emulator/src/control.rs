@@ -11,10 +11,11 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::activity::{Activity, ActivityKind};
 use crate::clock::{format_beijing, parse_beijing};
-use crate::dybase::queue_name;
 use crate::dypls::{CallRecord, Route};
 use crate::faults::FaultRule;
+use crate::queue_names::queue_name;
 use crate::App;
 
 fn reply(status: StatusCode, body: &Value) -> Response {
@@ -137,6 +138,12 @@ fn route(app: &App, caller: &str, secret_no: &str, extension: Option<&str>) -> R
     }
 }
 
+fn log(app: &App, entry: Activity) {
+    if let Ok(mut log) = app.activity.lock() {
+        log.push(entry);
+    }
+}
+
 fn enqueue(app: &App, message_type: &str, payload: &Value) {
     if let Some(q) = app.queues.get(&queue_name(&app.account, message_type)) {
         q.enqueue(payload, &app.ids);
@@ -225,6 +232,26 @@ pub async fn calls(State(app): State<Arc<App>>, body: Bytes) -> Response {
     if let Some(r) = &recording {
         enqueue(&app, "SecretRecording", r);
     }
+    log(
+        &app,
+        Activity {
+            kind: ActivityKind::Call,
+            time: at(0),
+            from: request.caller.clone(),
+            secret_no: request.secret_no.clone(),
+            extension: extension.unwrap_or("").to_string(),
+            to: report["peer_no"].as_str().unwrap_or("").to_string(),
+            subs_id: routed
+                .binding
+                .as_ref()
+                .map(|b| b.subs_id.clone())
+                .unwrap_or_default(),
+            result: if intercepted { "intercepted" } else { outcome }.to_string(),
+            call_id: call_id.clone(),
+            duration_seconds: if answered { duration_ms / 1000 } else { 0 },
+            content: String::new(),
+        },
+    );
     if let Ok(mut m) = app.model.lock() {
         m.record_call(CallRecord {
             call_id: call_id.clone(),
@@ -284,6 +311,31 @@ pub async fn sms(State(app): State<Arc<App>>, body: Bytes) -> Response {
         "out_id": out_id,
     });
     enqueue(&app, "SecretSmsIntercept", &message);
+    log(
+        &app,
+        Activity {
+            kind: ActivityKind::Sms,
+            time: message["start_time"].as_str().unwrap_or("").to_string(),
+            from: request.sender.clone(),
+            secret_no: request.secret_no.clone(),
+            extension: String::new(),
+            to: routed.peer.clone(),
+            subs_id: routed
+                .binding
+                .as_ref()
+                .map(|b| b.subs_id.clone())
+                .unwrap_or_default(),
+            result: if routed.binding.is_some() {
+                "delivered"
+            } else {
+                "intercepted"
+            }
+            .to_string(),
+            call_id: message["call_id"].as_str().unwrap_or("").to_string(),
+            duration_seconds: 0,
+            content: request.content.clone(),
+        },
+    );
     reply(StatusCode::OK, &message)
 }
 

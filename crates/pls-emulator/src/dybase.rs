@@ -5,20 +5,13 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map};
 
+use crate::action_result::{ActionResult, BizError};
 use crate::clock::format_beijing;
-use crate::dypls::{ActionResult, BizError};
-use crate::gateway::Params;
+use crate::params::Params;
+use crate::queue_names::{queue_name, MESSAGE_TYPES};
 use crate::App;
 
-/// The message types and the queue each one's token grants.
-pub const MESSAGE_TYPES: [&str; 3] = ["SecretReport", "SecretRecording", "SecretSmsIntercept"];
-
 const TOKEN_LIFETIME_MS: i64 = 30 * 60 * 1000;
-
-/// The name of the queue for a message type on an account.
-pub fn queue_name(account: &str, message_type: &str) -> String {
-    format!("Alicom-Queue-{account}-{message_type}")
-}
 
 /// Temporary credentials, valid for MNS only.
 #[derive(Debug, Clone)]

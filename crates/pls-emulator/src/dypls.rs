@@ -7,31 +7,13 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::action_result::{biz, ActionResult, BizError};
 use crate::clock::{format_beijing, parse_beijing};
-use crate::gateway::Params;
+use crate::params::Params;
 use crate::{PoolConfig, SecretNumberConfig};
 
 /// The demo's PoolKey, present unless the configuration replaces the pools.
 pub const DEFAULT_POOL_KEY: &str = "FC100000xxxxxx";
-
-/// A business error: HTTP 200 with an `isv.`/`isp.` code in the body.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BizError {
-    /// The body's Code, e.g. `isv.BIND_CONFLICT`.
-    pub code: &'static str,
-    /// The body's Message.
-    pub message: String,
-}
-
-fn biz(code: &'static str, message: impl Into<String>) -> BizError {
-    BizError {
-        code,
-        message: message.into(),
-    }
-}
-
-/// The fields an action adds to `RequestId`/`Code`/`Message`, or its error.
-pub type ActionResult = Result<Map<String, Value>, BizError>;
 
 /// The default pool's numbers: twenty X numbers spread over five cities.
 pub fn default_pools() -> Vec<PoolConfig> {
@@ -135,16 +117,6 @@ pub struct Model {
     calls: HashMap<String, CallRecord>,
     next_subs_id: u64,
     next_number_serial: u64,
-}
-
-/// Where a new binding goes and who is in it.
-struct Slot<'a> {
-    kind: BindKind,
-    pool_key: &'a str,
-    a: &'a str,
-    b: &'a str,
-    x: String,
-    extension: String,
 }
 
 const CALL_RESTRICTS: [&str; 3] = [
@@ -301,21 +273,33 @@ impl Model {
             .ok_or_else(|| biz("isv.NO_AVAILABLE_NUMBER", "无可用号码"))
     }
 
-    fn new_binding(
-        &mut self,
-        p: &Params,
-        slot: Slot,
-        expire_ms: i64,
-        now_ms: i64,
-    ) -> Result<Binding, BizError> {
-        let Slot {
-            kind,
+    /// The one way a binding is made, for all three kinds: read the
+    /// parties, pick X (and for an extension binding a free extension),
+    /// store the binding and answer its SecretBindDTO.
+    fn bind(&mut self, p: &Params, kind: BindKind, now_ms: i64) -> ActionResult {
+        let Parties {
             pool_key,
             a,
             b,
-            x,
-            extension,
-        } = slot;
+            expire_ms,
+        } = match kind {
+            BindKind::Axb => axb_parties(p, now_ms)?,
+            BindKind::Axn | BindKind::AxnExtension => axn_parties(p, now_ms)?,
+        };
+        let wanted_extension = match kind {
+            BindKind::AxnExtension => wanted_extension(p)?,
+            BindKind::Axb | BindKind::Axn => None,
+        };
+        // X must not already route a call from these parties elsewhere.
+        let exclusive: &[&str] = match kind {
+            BindKind::Axb => &[a, b],
+            BindKind::Axn | BindKind::AxnExtension => &[a],
+        };
+        let x = self.choose_x(p, pool_key, kind, exclusive, now_ms)?;
+        let extension = match kind {
+            BindKind::AxnExtension => self.free_extension(&x, wanted_extension, now_ms)?,
+            BindKind::Axb | BindKind::Axn => String::new(),
+        };
         let call_restrict = p.get("CallRestrict").unwrap_or("").to_string();
         if !call_restrict.is_empty() && !CALL_RESTRICTS.contains(&call_restrict.as_str()) {
             return Err(biz(
@@ -323,10 +307,8 @@ impl Model {
                 format!("参数非法: CallRestrict {call_restrict}"),
             ));
         }
-        let id = self.next_subs_id;
-        self.next_subs_id += 1;
         let binding = Binding {
-            subs_id: id.to_string(),
+            subs_id: self.next_subs_id.to_string(),
             pool_key: pool_key.to_string(),
             kind,
             phone_no_a: a.to_string(),
@@ -345,113 +327,54 @@ impl Model {
             asr_model_id: p.get("ASRModelId").unwrap_or("").to_string(),
             released: false,
         };
-        self.bindings.insert(id, binding.clone());
-        Ok(binding)
+        let dto = one(
+            "SecretBindDTO",
+            json!({"SubsId": binding.subs_id, "SecretNo": binding.secret_no, "Extension": binding.extension}),
+        );
+        self.bindings.insert(self.next_subs_id, binding);
+        self.next_subs_id += 1;
+        Ok(dto)
     }
 
-    fn bind_dto(b: &Binding) -> Map<String, Value> {
-        one(
-            "SecretBindDTO",
-            json!({"SubsId": b.subs_id, "SecretNo": b.secret_no, "Extension": b.extension}),
-        )
+    /// The extension for a new binding on `x`: the one asked for if it is
+    /// free, else the lowest free one from 100 to 999.
+    fn free_extension(
+        &self,
+        x: &str,
+        wanted: Option<&str>,
+        now_ms: i64,
+    ) -> Result<String, BizError> {
+        let taken: Vec<&str> = self
+            .active_on(x, now_ms)
+            .map(|b| b.extension.as_str())
+            .collect();
+        match wanted {
+            Some(e) if taken.contains(&e) => Err(biz(
+                "isv.BIND_CONFLICT",
+                format!("绑定冲突: extension {e} is taken on {x}"),
+            )),
+            Some(e) => Ok(e.to_string()),
+            None => (100..=999)
+                .map(|n: u32| n.to_string())
+                .find(|e| !taken.contains(&e.as_str()))
+                .ok_or_else(|| biz("isv.NO_AVAILABLE_NUMBER", "无可用号码: no free extension")),
+        }
     }
 
     /// BindAxb: A and B reach each other through a free X.
     pub fn bind_axb(&mut self, p: &Params, now_ms: i64) -> ActionResult {
-        let pool_key = require(p, "PoolKey")?;
-        let a = require(p, "PhoneNoA")?;
-        let b = require(p, "PhoneNoB")?;
-        validate_phone(a)?;
-        validate_phone(b)?;
-        if a == b {
-            return Err(biz(
-                "isv.INVALID_PARAMETERS",
-                "参数非法: PhoneNoA and PhoneNoB must differ",
-            ));
-        }
-        let expire_ms = parse_expiration(require(p, "Expiration")?, now_ms)?;
-        let x = self.choose_x(p, pool_key, BindKind::Axb, &[a, b], now_ms)?;
-        let binding = self.new_binding(
-            p,
-            Slot {
-                kind: BindKind::Axb,
-                pool_key,
-                a,
-                b,
-                x,
-                extension: String::new(),
-            },
-            expire_ms,
-            now_ms,
-        )?;
-        Ok(Self::bind_dto(&binding))
+        self.bind(p, BindKind::Axb, now_ms)
     }
 
     /// BindAxn: anyone calling X reaches A; X is A's alone.
     pub fn bind_axn(&mut self, p: &Params, now_ms: i64) -> ActionResult {
-        let (pool_key, a, b, expire_ms) = axn_parties(p, now_ms)?;
-        let x = self.choose_x(p, pool_key, BindKind::Axn, &[a], now_ms)?;
-        let binding = self.new_binding(
-            p,
-            Slot {
-                kind: BindKind::Axn,
-                pool_key,
-                a,
-                b,
-                x,
-                extension: String::new(),
-            },
-            expire_ms,
-            now_ms,
-        )?;
-        Ok(Self::bind_dto(&binding))
+        self.bind(p, BindKind::Axn, now_ms)
     }
 
     /// BindAxnExtension: one X shared by many A, told apart by a 3-digit
     /// extension the caller dials after X.
     pub fn bind_axn_extension(&mut self, p: &Params, now_ms: i64) -> ActionResult {
-        let (pool_key, a, b, expire_ms) = axn_parties(p, now_ms)?;
-        let wanted = p.get("Extension").filter(|e| !e.is_empty());
-        if let Some(e) = wanted {
-            if e.len() > 4 || !e.bytes().all(|c| c.is_ascii_digit()) {
-                return Err(biz(
-                    "isv.INVALID_PARAMETERS",
-                    format!("参数非法: Extension {e}"),
-                ));
-            }
-        }
-        let x = self.choose_x(p, pool_key, BindKind::AxnExtension, &[a], now_ms)?;
-        let taken: Vec<&str> = self
-            .active_on(&x, now_ms)
-            .map(|b| b.extension.as_str())
-            .collect();
-        let extension = match wanted {
-            Some(e) if taken.contains(&e) => {
-                return Err(biz(
-                    "isv.BIND_CONFLICT",
-                    format!("绑定冲突: extension {e} is taken on {x}"),
-                ))
-            }
-            Some(e) => e.to_string(),
-            None => (100..=999)
-                .map(|n: u32| n.to_string())
-                .find(|e| !taken.contains(&e.as_str()))
-                .ok_or_else(|| biz("isv.NO_AVAILABLE_NUMBER", "无可用号码: no free extension"))?,
-        };
-        let binding = self.new_binding(
-            p,
-            Slot {
-                kind: BindKind::AxnExtension,
-                pool_key,
-                a,
-                b,
-                x,
-                extension,
-            },
-            expire_ms,
-            now_ms,
-        )?;
-        Ok(Self::bind_dto(&binding))
+        self.bind(p, BindKind::AxnExtension, now_ms)
     }
 
     /// Finds a binding by SubsId and checks that it is on `x`.
@@ -772,12 +695,40 @@ impl Model {
     }
 }
 
+/// Who a new binding is for, where, and until when (ms on the business clock).
+struct Parties<'p> {
+    pool_key: &'p str,
+    a: &'p str,
+    /// "" when an AXN binding has no default B.
+    b: &'p str,
+    expire_ms: i64,
+}
+
+/// AXB params: pool, two valid and different numbers, the expiry.
+fn axb_parties<'p>(p: &'p Params, now_ms: i64) -> Result<Parties<'p>, BizError> {
+    let pool_key = require(p, "PoolKey")?;
+    let a = require(p, "PhoneNoA")?;
+    let b = require(p, "PhoneNoB")?;
+    validate_phone(a)?;
+    validate_phone(b)?;
+    if a == b {
+        return Err(biz(
+            "isv.INVALID_PARAMETERS",
+            "参数非法: PhoneNoA and PhoneNoB must differ",
+        ));
+    }
+    let expire_ms = parse_expiration(require(p, "Expiration")?, now_ms)?;
+    Ok(Parties {
+        pool_key,
+        a,
+        b,
+        expire_ms,
+    })
+}
+
 /// The params every AXN flavour starts with: pool, a valid A, an optional
-/// valid default B, and the expiry (as ms on the business clock).
-fn axn_parties<'p>(
-    p: &'p Params,
-    now_ms: i64,
-) -> Result<(&'p str, &'p str, &'p str, i64), BizError> {
+/// valid default B, and the expiry.
+fn axn_parties<'p>(p: &'p Params, now_ms: i64) -> Result<Parties<'p>, BizError> {
     let pool_key = require(p, "PoolKey")?;
     let a = require(p, "PhoneNoA")?;
     validate_phone(a)?;
@@ -786,7 +737,23 @@ fn axn_parties<'p>(
         validate_phone(b)?;
     }
     let expire_ms = parse_expiration(require(p, "Expiration")?, now_ms)?;
-    Ok((pool_key, a, b, expire_ms))
+    Ok(Parties {
+        pool_key,
+        a,
+        b,
+        expire_ms,
+    })
+}
+
+/// The Extension asked for, when given: up to four digits.
+fn wanted_extension<'p>(p: &'p Params) -> Result<Option<&'p str>, BizError> {
+    match p.get("Extension").filter(|e| !e.is_empty()) {
+        Some(e) if e.len() > 4 || !e.bytes().all(|c| c.is_ascii_digit()) => Err(biz(
+            "isv.INVALID_PARAMETERS",
+            format!("参数非法: Extension {e}"),
+        )),
+        wanted => Ok(wanted),
+    }
 }
 
 #[cfg(test)]
@@ -1115,6 +1082,57 @@ mod tests {
             m.route("13999999999", "17000000019", None, now()).call_type,
             4
         );
+    }
+
+    #[test]
+    fn every_kind_of_bind_checks_its_params_and_a_failure_spends_no_subs_id() {
+        let mut m = Model::new(&default_pools());
+        let base = [
+            ("PoolKey", DEFAULT_POOL_KEY),
+            ("PhoneNoA", "13100000001"),
+            ("Expiration", "2018-08-05 12:00:00"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut p = base.to_vec();
+            p.extend_from_slice(extra);
+            params(&p)
+        };
+        let code = |r: ActionResult| r.unwrap_err().code;
+        assert_eq!(
+            code(m.bind_axb(&axb("13100000001", "13100000001", &[]), now())),
+            "isv.INVALID_PARAMETERS"
+        );
+        assert_eq!(
+            code(m.bind_axn(&with(&[("PhoneNoB", "123")]), now())),
+            "isv.MOBILE_NUMBER_ILLEGAL"
+        );
+        assert_eq!(
+            code(m.bind_axn_extension(&with(&[("Extension", "12345")]), now())),
+            "isv.INVALID_PARAMETERS"
+        );
+        assert_eq!(
+            code(m.bind_axn(&with(&[("CallRestrict", "NOPE")]), now())),
+            "isv.INVALID_PARAMETERS"
+        );
+        assert_eq!(
+            code(m.bind_axn(&with(&[("IsRecordingEnabled", "maybe")]), now())),
+            "isv.INVALID_PARAMETERS"
+        );
+        let first = m
+            .bind_axn_extension(&with(&[("Extension", "7")]), now())
+            .unwrap();
+        assert_eq!(subs_id(&first), "1000000000001", "failures spent no SubsId");
+        assert_eq!(first["SecretBindDTO"]["Extension"], "7");
+        let mut other = base.to_vec();
+        other[1] = ("PhoneNoA", "13100000002");
+        other.push(("Extension", "7"));
+        assert_eq!(
+            code(m.bind_axn_extension(&params(&other), now())),
+            "isv.BIND_CONFLICT"
+        );
+        let axn = m.bind_axn(&with(&[]), now()).unwrap();
+        assert_eq!(axn["SecretBindDTO"]["Extension"], "");
+        assert_ne!(secret_no(&axn), secret_no(&first), "an AXN X is A's alone");
     }
 
     #[test]

@@ -20,7 +20,10 @@ use tokio::task::JoinHandle;
 use tower_service::Service;
 
 mod acs3;
+mod action_result;
+mod activity;
 mod clock;
+mod console;
 mod control;
 mod dybase;
 mod dypls;
@@ -29,6 +32,8 @@ mod gateway;
 mod ids;
 mod metadata;
 mod mns;
+mod params;
+mod queue_names;
 mod signature;
 mod sts;
 
@@ -152,6 +157,7 @@ pub(crate) struct App {
     pub tokens: Mutex<dybase::TokenStore>,
     /// STS and instance-metadata keys, and request counts.
     pub sts: Mutex<sts::StsStore>,
+    pub activity: Mutex<activity::ActivityLog>,
     pub queues: mns::Queues,
     pub faults: faults::Faults,
     pub shutdown: watch::Receiver<bool>,
@@ -198,6 +204,7 @@ impl App {
             nonces: Mutex::new(NonceStore::default()),
             tokens: Mutex::new(dybase::TokenStore::default()),
             sts: Mutex::new(sts::StsStore::default()),
+            activity: Mutex::new(activity::ActivityLog::default()),
             faults: faults::Faults::default(),
             shutdown,
         })
@@ -216,6 +223,9 @@ impl App {
         }
         if let Ok(mut s) = self.sts.lock() {
             s.clear();
+        }
+        if let Ok(mut a) = self.activity.lock() {
+            a.clear();
         }
         self.queues.clear();
         self.faults.clear();
@@ -249,6 +259,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/__emulator/faults", post(control::faults))
         .route("/__emulator/queues/visibility", post(control::visibility))
         .route("/__emulator/recordings/{file}", get(control::recording))
+        .merge(console::routes())
         .with_state(app)
 }
 

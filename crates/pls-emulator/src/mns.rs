@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 
 use crate::clock::real_now_ms;
 use crate::ids::Ids;
+use crate::queue_names::{queue_name, MESSAGE_TYPES};
 use crate::signature::{mns_signature, mns_string_to_sign, signatures_equal};
 use crate::App;
 
@@ -36,6 +37,26 @@ struct Message {
     first_dequeue_ms: i64,
     dequeue_count: u32,
     receipt_handle: Option<String>,
+}
+
+impl Message {
+    fn view(&self, now_ms: i64) -> MessageView {
+        // Bodies are base64 of JSON the emulator wrote itself; anything odd
+        // is shown as the raw text rather than hidden.
+        let body = base64::engine::general_purpose::STANDARD
+            .decode(&self.body)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_else(|| serde_json::Value::String(self.body.clone()));
+        MessageView {
+            message_id: self.id.clone(),
+            enqueue_time: self.enqueue_ms,
+            visible: self.next_visible_ms <= now_ms,
+            visible_in_ms: (self.next_visible_ms - now_ms).max(0),
+            dequeue_count: self.dequeue_count,
+            body,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -74,6 +95,31 @@ pub struct QueueSummary {
     visible: usize,
     in_flight: usize,
     visibility_timeout_seconds: i64,
+}
+
+/// A queue and every message in it, for the console.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueContents {
+    name: String,
+    visibility_timeout_seconds: i64,
+    messages: Vec<MessageView>,
+}
+
+/// One message as the console shows it: its delivery state and its body
+/// decoded from base64 (the JSON object a consumer would get).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    message_id: String,
+    /// Real time, epoch milliseconds (MNS runs on the real clock).
+    enqueue_time: i64,
+    /// Whether a receive would hand it out now.
+    visible: bool,
+    /// Milliseconds until it becomes visible again (0 when visible).
+    visible_in_ms: i64,
+    dequeue_count: u32,
+    body: serde_json::Value,
 }
 
 /// Outcome of one receive attempt.
@@ -227,6 +273,22 @@ impl Queue {
         }
     }
 
+    fn contents(&self, name: &str) -> QueueContents {
+        let now = real_now_ms();
+        let (visibility_ms, messages) = match self.state.lock() {
+            Ok(s) => (
+                s.visibility_ms,
+                s.messages.iter().map(|m| m.view(now)).collect(),
+            ),
+            Err(_) => (0, Vec::new()),
+        };
+        QueueContents {
+            name: name.to_string(),
+            visibility_timeout_seconds: visibility_ms / 1000,
+            messages,
+        }
+    }
+
     fn clear(&self) {
         if let Ok(mut s) = self.state.lock() {
             s.messages.clear();
@@ -251,14 +313,9 @@ pub struct Queues {
 impl Queues {
     /// One queue per message type on the account.
     pub fn new(account: &str) -> Self {
-        let by_name = crate::dybase::MESSAGE_TYPES
+        let by_name = MESSAGE_TYPES
             .iter()
-            .map(|t| {
-                (
-                    crate::dybase::queue_name(account, t),
-                    Arc::new(Queue::new()),
-                )
-            })
+            .map(|t| (queue_name(account, t), Arc::new(Queue::new())))
             .collect();
         Queues { by_name }
     }
@@ -276,6 +333,13 @@ impl Queues {
     /// Every queue's counts, sorted by name.
     pub fn summaries(&self) -> Vec<QueueSummary> {
         let mut all: Vec<QueueSummary> = self.by_name.iter().map(|(n, q)| q.summary(n)).collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    /// Every queue with its messages, sorted by name.
+    pub fn contents(&self) -> Vec<QueueContents> {
+        let mut all: Vec<QueueContents> = self.by_name.iter().map(|(n, q)| q.contents(n)).collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
     }

@@ -23,7 +23,8 @@ use axum::response::Response;
 use serde_json::json;
 
 use crate::clock::{format_utc_timestamp, parse_utc_timestamp, real_now_ms};
-use crate::gateway::{gateway_error, json_response, GatewayError, Params};
+use crate::gateway::{gateway_error, json_response, GatewayError};
+use crate::params::Params;
 use crate::App;
 
 /// The STS API version.

@@ -996,5 +996,124 @@ async fn acs3_requests_are_verified_with_the_real_codes() {
     ))
     .await;
     assert_eq!(no_version.json()["Code"], "MissingVersion");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_page_call_log_and_queue_contents() {
+    let emu = start_at("2018-08-01 00:00:00").await;
+    let page = http(&emu, "GET", "/__emulator/", &[], "").await.unwrap();
+    assert_eq!(page.status, 200);
+    assert!(page.headers.contains("content-type: text/html"));
+    assert!(page
+        .headers
+        .contains("content-security-policy: default-src 'none'"));
+    assert!(page.body.contains("<title>") && page.body.contains("号码隐私保护"));
+    assert!(!page.body.contains("://"), "nothing loaded from elsewhere");
+    let bare = http(&emu, "GET", "/__emulator", &[], "").await.unwrap();
+    assert_eq!(bare.status, 308);
+    assert!(bare.headers.contains("location: /__emulator/"));
+
+    let bound = rpc(&emu, DEMO_ACCESS_KEY_SECRET, &BIND).await.json();
+    let subs_id = bound["SecretBindDTO"]["SubsId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let x = bound["SecretBindDTO"]["SecretNo"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let post = |path: &'static str, body: String| {
+        let emu = &emu;
+        async move { http(emu, "POST", path, &[], &body).await.unwrap().json() }
+    };
+    let call = post(
+        "/__emulator/calls",
+        format!(r#"{{"caller":"18040580000","secretNo":"{x}","durationSeconds":42}}"#),
+    )
+    .await;
+    let call_id = call["callId"].as_str().unwrap().to_string();
+    post(
+        "/__emulator/sms",
+        format!(r#"{{"sender":"13900000009","secretNo":"{x}","content":"hi"}}"#),
+    )
+    .await;
+
+    let log = http(&emu, "GET", "/__emulator/log", &[], "")
+        .await
+        .unwrap()
+        .json();
+    let entries = log["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["kind"], "sms", "newest first");
+    assert_eq!(
+        entries[0]["result"], "intercepted",
+        "the sender is not bound"
+    );
+    assert_eq!(entries[0]["content"], "hi");
+    assert_eq!(entries[1]["kind"], "call");
+    assert_eq!(entries[1]["callId"], call_id.as_str());
+    assert_eq!(entries[1]["subsId"], subs_id.as_str());
+    assert_eq!(entries[1]["to"], "13871140000", "A's call reaches B");
+    assert_eq!(entries[1]["result"], "answered");
+    assert_eq!(entries[1]["durationSeconds"], 42);
+    assert!(
+        entries[1]["time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2018-08-01 00:0"),
+        "on the business clock"
+    );
+
+    let report_queue = |queues: &Value| {
+        queues["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["name"] == "Alicom-Queue-1234567890-SecretReport")
+            .cloned()
+            .unwrap()
+    };
+    let queues = http(&emu, "GET", "/__emulator/queues", &[], "")
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(queues["queues"].as_array().unwrap().len(), 3);
+    let q = report_queue(&queues);
+    assert_eq!(q["visibilityTimeoutSeconds"], 30);
+    let message = &q["messages"][0];
+    assert_eq!(message["body"]["call_id"], call_id.as_str(), "body decoded");
+    assert_eq!(message["visible"], true);
+    assert_eq!(message["dequeueCount"], 0);
+
+    // A receive hides the message and counts the dequeue.
+    let cred = token(&emu, "SecretReport").await;
+    let got = mns(
+        &emu,
+        "GET",
+        "/queues/Alicom-Queue-1234567890-SecretReport/messages?waitseconds=1",
+        &cred,
+    )
+    .await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    let queues = http(&emu, "GET", "/__emulator/queues", &[], "")
+        .await
+        .unwrap()
+        .json();
+    let message = &report_queue(&queues)["messages"][0];
+    assert_eq!(message["visible"], false);
+    assert_eq!(message["dequeueCount"], 1);
+    let hidden_for = message["visibleInMs"].as_i64().unwrap();
+    assert!((1..=30_000).contains(&hidden_for), "{hidden_for}");
+
+    post("/__emulator/reset", String::new()).await;
+    let log = http(&emu, "GET", "/__emulator/log", &[], "")
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(
+        log["entries"].as_array().unwrap().len(),
+        0,
+        "reset clears the log"
+    );
     emu.stop().await;
 }
