@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tower_service::Service;
 
+mod actions;
 mod clock;
 mod control;
 mod dybase;
@@ -28,6 +29,7 @@ mod gateway;
 mod ids;
 mod mns;
 mod signature;
+mod xml_reply;
 
 use clock::{parse_beijing, BusinessClock};
 use dypls::Model;
