@@ -16,7 +16,7 @@ declare namespace PLSNativeApi {
     Message?: string
   }
 
-  /** Params of AddAxnTrackNo. */
+  /** Params of AddAxnTrackNo: Adds a tracking number for a private number in the AXN binding. */
   interface AddAxnTrackNoRequest extends ExtraParams {
     OwnerId?: number | string
     /** The private number in the AXN binding, that is, phone number X. */
@@ -35,7 +35,7 @@ declare namespace PLSNativeApi {
   interface AddAxnTrackNoResponse extends ResponseBase {
   }
 
-  /** Params of AddSecretBlacklist. */
+  /** Params of AddSecretBlacklist: Adds a blacklist. */
   interface AddSecretBlacklistRequest extends ExtraParams {
     /** The numbers in the blacklist. A point-to-point blacklist has a pair of numbers separated by a colon (:). A number pool blacklist has only one single number. */
     BlackNo: string | number
@@ -53,7 +53,7 @@ declare namespace PLSNativeApi {
   interface AddSecretBlacklistResponse extends ResponseBase {
   }
 
-  /** Params of BindAXBCall. */
+  /** Params of BindAXBCall: 调用本接口向工作号平台请求为员工B的工作号X建立呼叫绑定（B，X，A），允许B通过X呼叫客户A */
   interface BindAXBCallRequest extends ExtraParams {
     /** authId绑定关系BX唯一id */
     AuthId: string | number
@@ -85,7 +85,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of BindAxb. */
+  /** Params of BindAxb: Adds an AXB binding. */
   interface BindAxbRequest extends ExtraParams {
     /** The ID of the ASR model. On the Automatic Speech Recognition (ASR) Model Management page, you can view the ID of the ASR model. */
     ASRModelId?: string | number
@@ -137,7 +137,7 @@ declare namespace PLSNativeApi {
     }
   }
 
-  /** Params of BindAxb700. */
+  /** Params of BindAxb700: Adds an AXB binding (700 numbers). */
   interface BindAxb700Request extends ExtraParams {
     AsrModelId?: string | number
     Audio?: string | number
@@ -175,7 +175,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of BindAxbFixedLine. */
+  /** Params of BindAxbFixedLine: 固话AxB绑定 */
   interface BindAxbFixedLineRequest extends ExtraParams {
     /** 主叫侧放音编码，AXB业务时必须设置。  放音编码必须包含3个场景的编码。按照“B->X,A->X,其他号码->X”的顺序填写编码，编码之间以逗号分隔。  比如：“1,2,3”表示B->X放音编号为1，A->X放音编号为2， 其他号码->X放音编号为3 */
     Anucode: string | number
@@ -226,7 +226,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of BindAxg. */
+  /** Params of BindAxg: Adds an AXG binding. */
   interface BindAxgRequest extends ExtraParams {
     /** The ID of the ASR model. */
     ASRModelId?: string | number
@@ -276,7 +276,7 @@ declare namespace PLSNativeApi {
     }
   }
 
-  /** Params of BindAxn. */
+  /** Params of BindAxn: Adds an AXN binding. */
   interface BindAxnRequest extends ExtraParams {
     /** The ID of the ASR model. On the Automatic Speech Recognition (ASR) Model Management page, you can view the ID of the ASR model. */
     ASRModelId?: string | number
@@ -329,7 +329,7 @@ declare namespace PLSNativeApi {
     }
   }
 
-  /** Params of BindAxnExtension. */
+  /** Params of BindAxnExtension: Adds an AXN extension binding. */
   interface BindAxnExtensionRequest extends ExtraParams {
     /** The ID of the ASR model. On the Automatic Speech Recognition (ASR) Model Management page, you can view the ID of the ASR model. */
     ASRModelId?: string | number
@@ -380,7 +380,7 @@ declare namespace PLSNativeApi {
     }
   }
 
-  /** Params of BindAxnExtensionFixedLine. */
+  /** Params of BindAxnExtensionFixedLine: AXN分机号-号码绑定 */
   interface BindAxnExtensionFixedLineRequest extends ExtraParams {
     /** This parameter is required. */
     Anucode: string | number
@@ -432,7 +432,7 @@ declare namespace PLSNativeApi {
     Success?: string
   }
 
-  /** Params of BindAxnFixedLine. */
+  /** Params of BindAxnFixedLine: AXN模式绑定，分配X号码 */
   interface BindAxnFixedLineRequest extends ExtraParams {
     /** 放音编码必须包含3个场景的编码。按照“B->X,A->X,其他号码->X”的顺序填写编码，编码之间以逗号分隔。  比如：“1,2,3”表示B->X放音编号为1，A->X放音编号为2， 其他号码->X放音编号为3 */
     Anucode: string | number
@@ -481,7 +481,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of BindBatchAxg. */
+  /** Params of BindBatchAxg: Adds AXG bindings in a batch. */
   interface BindBatchAxgRequest extends ExtraParams {
     /** This parameter is required. JSON text. */
     AxgBindList: string
@@ -506,7 +506,7 @@ declare namespace PLSNativeApi {
     }
   }
 
-  /** Params of BindGxb700. */
+  /** Params of BindGxb700: 创建700Gxb绑定关系 */
   interface BindGxb700Request extends ExtraParams {
     AsrModelId?: string | number
     Audio?: string | number
@@ -544,7 +544,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of BindXB. */
+  /** Params of BindXB: Binds a work number X to an employee B. */
   interface BindXBRequest extends ExtraParams {
     /** 客户uid */
     CallerParentId?: number | string
@@ -576,7 +576,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of BuySecretNo. */
+  /** Params of BuySecretNo: Purchases a phone number. */
   interface BuySecretNoRequest extends ExtraParams {
     /** Specifies the home location of the phone number. */
     City: string | number
@@ -602,7 +602,7 @@ declare namespace PLSNativeApi {
     }
   }
 
-  /** Params of CancelPickUpWaybill. */
+  /** Params of CancelPickUpWaybill: Cancels a door-to-door delivery order. */
   interface CancelPickUpWaybillRequest extends ExtraParams {
     /** The cancellation reason. */
     CancelDesc: string | number
@@ -628,7 +628,7 @@ declare namespace PLSNativeApi {
     }
   }
 
-  /** Params of ConfigX. */
+  /** Params of ConfigX: Configures the abilities of a work number X. */
   interface ConfigXRequest extends ExtraParams {
     /** 开/关呼叫能力状态‘0’：禁用‘1’：开启 */
     CallAbility?: string | number
@@ -669,7 +669,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of CreateAxgGroup. */
+  /** Params of CreateAxgGroup: Creates number group G. */
   interface CreateAxgGroupRequest extends ExtraParams {
     /** The name of number group G. If the name of number group G is not specified, the ID of number group G is used as the name of number group G. */
     Name?: string | number
@@ -690,7 +690,7 @@ declare namespace PLSNativeApi {
     GroupId?: number
   }
 
-  /** Params of CreateFixedNoAReport. */
+  /** Params of CreateFixedNoAReport: 通过API收集小号a号码固话 */
   interface CreateFixedNoAReportRequest extends ExtraParams {
     /** 所属a号码组id */
     ANoWhiteGroupId: number | string
@@ -735,7 +735,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of CreatePhoneNoAReport. */
+  /** Params of CreatePhoneNoAReport: 通过API收集小号a号码手机号 */
   interface CreatePhoneNoAReportRequest extends ExtraParams {
     /** 所属a号码组id */
     ANoWhiteGroupId: number | string
@@ -774,7 +774,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of CreatePickUpWaybill. */
+  /** Params of CreatePickUpWaybill: Creates a door-to-door delivery order. */
   interface CreatePickUpWaybillRequest extends ExtraParams {
     /** The end time of the door-to-door pickup in the appointment. The value of AppointGotEndTime is the value of EndTime of AppointTimes in CpTimeSelectList returned by the CreatePickUpWaybillPreQuery... */
     AppointGotEndTime?: string | number
@@ -831,7 +831,7 @@ declare namespace PLSNativeApi {
     HttpStatusCode?: number
   }
 
-  /** Params of CreatePickUpWaybillPreQuery. */
+  /** Params of CreatePickUpWaybillPreQuery: Queries a pickup order. */
   interface CreatePickUpWaybillPreQueryRequest extends ExtraParams {
     /** The consignee information. JSON text. */
     ConsigneeInfo: string
@@ -898,7 +898,7 @@ declare namespace PLSNativeApi {
     HttpStatusCode?: number
   }
 
-  /** Params of CreateSmsSign. */
+  /** Params of CreateSmsSign: B向A 发短信，客户端获取“短信标签”，尾部添加“标签”。通过“标签”解析被叫A，发短信到A。 */
   interface CreateSmsSignRequest extends ExtraParams {
     /** 收信人号码 */
     CalledNo: string | number
@@ -926,7 +926,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of DeleteAxbBindFixedLine. */
+  /** Params of DeleteAxbBindFixedLine: 固话AxB解绑 */
   interface DeleteAxbBindFixedLineRequest extends ExtraParams {
     /** 号池ID。 */
     AppId: string | number
@@ -955,7 +955,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of DeleteAxgGroup. */
+  /** Params of DeleteAxgGroup: Deletes an AXG number group G. */
   interface DeleteAxgGroupRequest extends ExtraParams {
     /** This parameter is required. */
     GroupId: number | string
@@ -970,7 +970,7 @@ declare namespace PLSNativeApi {
   interface DeleteAxgGroupResponse extends ResponseBase {
   }
 
-  /** Params of DeleteAxnBindFixedLine. */
+  /** Params of DeleteAxnBindFixedLine: 解绑已有Axn绑定 */
   interface DeleteAxnBindFixedLineRequest extends ExtraParams {
     /** 号池ID。 */
     AppId: string | number
@@ -998,7 +998,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of DeleteAxnExtensionBindFixedLine. */
+  /** Params of DeleteAxnExtensionBindFixedLine: 解绑已有AXN分机号绑定 */
   interface DeleteAxnExtensionBindFixedLineRequest extends ExtraParams {
     /** 号池ID */
     AppId: string | number
@@ -1026,7 +1026,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of DeleteSecretAPhoneNoToCust. */
+  /** Params of DeleteSecretAPhoneNoToCust: A号码报备数据删除 */
   interface DeleteSecretAPhoneNoToCustRequest extends ExtraParams {
     /** A号码组ID */
     ANoWhiteGroupId: number | string
@@ -1046,7 +1046,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of DeleteSecretBlacklist. */
+  /** Params of DeleteSecretBlacklist: Deletes a blacklist. */
   interface DeleteSecretBlacklistRequest extends ExtraParams {
     /** The phone numbers in the blacklist. A point-to-point blacklist has a pair of numbers separated by a colon (":"). A number pool blacklist or a platform blacklist has only one single number. */
     BlackNo: string | number
@@ -1064,7 +1064,7 @@ declare namespace PLSNativeApi {
   interface DeleteSecretBlacklistResponse extends ResponseBase {
   }
 
-  /** Params of GetDyplsOSSInfoForUploadFile. */
+  /** Params of GetDyplsOSSInfoForUploadFile: 隐私号上传文件，获取 OSS 信息 */
   interface GetDyplsOSSInfoForUploadFileRequest extends ExtraParams {
     /** This parameter is required. */
     BizType: string | number
@@ -1087,7 +1087,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of GetSecretAsrDetail. */
+  /** Params of GetSecretAsrDetail: Obtains the details of the automatic speech recognition (ASR) result. */
   interface GetSecretAsrDetailRequest extends ExtraParams {
     /** The ID of the call record. */
     CallId: string | number
@@ -1135,7 +1135,7 @@ declare namespace PLSNativeApi {
     }
   }
 
-  /** Params of GetTotalPublicUrl. */
+  /** Params of GetTotalPublicUrl: Obtains the download URL of a recorded ringing tone. */
   interface GetTotalPublicUrlRequest extends ExtraParams {
     /** The ID of the call record. */
     CallId: string | number
@@ -1161,7 +1161,7 @@ declare namespace PLSNativeApi {
     }
   }
 
-  /** Params of GetXConfig. */
+  /** Params of GetXConfig: 获取X号码配置信息 */
   interface GetXConfigRequest extends ExtraParams {
     /** 客户uid */
     CallerParentId?: number | string
@@ -1223,7 +1223,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of GetXDefaultConfig. */
+  /** Params of GetXDefaultConfig: 获取X号码默认配置信息 */
   interface GetXDefaultConfigRequest extends ExtraParams {
     /** 客户uid */
     CallerParentId?: number | string
@@ -1285,7 +1285,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of ListXTelephones. */
+  /** Params of ListXTelephones: 查询客户名下X号码列表 */
   interface ListXTelephonesRequest extends ExtraParams {
     /** 客户uid */
     CallerParentId?: number | string
@@ -1340,7 +1340,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of LockSecretNo. */
+  /** Params of LockSecretNo: Locks a phone number. */
   interface LockSecretNoRequest extends ExtraParams {
     OwnerId?: number | string
     /** The key of the phone number pool. */
@@ -1355,7 +1355,7 @@ declare namespace PLSNativeApi {
   interface LockSecretNoResponse extends ResponseBase {
   }
 
-  /** Params of OperateAxgGroup. */
+  /** Params of OperateAxgGroup: Modifies number group G. */
   interface OperateAxgGroupRequest extends ExtraParams {
     /** The group ID in the AXG binding. */
     GroupId: number | string
@@ -1374,7 +1374,7 @@ declare namespace PLSNativeApi {
   interface OperateAxgGroupResponse extends ResponseBase {
   }
 
-  /** Params of OperateBlackNo. */
+  /** Params of OperateBlackNo: Adds a phone number to a blacklist or deletes a phone number from a blacklist. */
   interface OperateBlackNoRequest extends ExtraParams {
     /** The phone number to be added to or deleted from the blacklist. */
     BlackNo: string | number
@@ -1393,7 +1393,7 @@ declare namespace PLSNativeApi {
   interface OperateBlackNoResponse extends ResponseBase {
   }
 
-  /** Params of QueryAxbBindFixedLine. */
+  /** Params of QueryAxbBindFixedLine: 固话AxB查询 */
   interface QueryAxbBindFixedLineRequest extends ExtraParams {
     /** 号池ID。 */
     AppId: string | number
@@ -1451,7 +1451,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of QueryAxnBindFixedLine. */
+  /** Params of QueryAxnBindFixedLine: 查询Axn绑定关系 */
   interface QueryAxnBindFixedLineRequest extends ExtraParams {
     /** 号池id。 */
     AppId: string | number
@@ -1510,7 +1510,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of QueryAxnExtensionBindFixedLine. */
+  /** Params of QueryAxnExtensionBindFixedLine: 查询AXN分机号绑定关系 */
   interface QueryAxnExtensionBindFixedLineRequest extends ExtraParams {
     /** 号池ID */
     AppId: string | number
@@ -1567,7 +1567,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of QueryPhoneNoAByTrackNo. */
+  /** Params of QueryPhoneNoAByTrackNo: Queries the details about a tracking number. */
   interface QueryPhoneNoAByTrackNoRequest extends ExtraParams {
     /** The cabinet number. */
     CabinetNo?: string | number
@@ -1593,7 +1593,7 @@ declare namespace PLSNativeApi {
     }>
   }
 
-  /** Params of QueryRecordFileDownloadUrl. */
+  /** Params of QueryRecordFileDownloadUrl: Obtains the download URL of a recording file. */
   interface QueryRecordFileDownloadUrlRequest extends ExtraParams {
     /** The ID of the call record. Log on to the Phone Number Protection console and view Call Record ID on the Call Record Query page. */
     CallId: string | number
@@ -1614,7 +1614,7 @@ declare namespace PLSNativeApi {
     DownloadUrl?: string
   }
 
-  /** Params of QuerySecretAPhoneNoToCust. */
+  /** Params of QuerySecretAPhoneNoToCust: A号码报备状态查询 */
   interface QuerySecretAPhoneNoToCustRequest extends ExtraParams {
     /** 号码组ID */
     ANoWhiteGroupId: number | string
@@ -1649,7 +1649,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of QuerySecretNoDetail. */
+  /** Params of QuerySecretNoDetail: Queries the attributes of a private number. */
   interface QuerySecretNoDetailRequest extends ExtraParams {
     OwnerId?: number | string
     /** The key of the phone number pool. */
@@ -1679,7 +1679,7 @@ declare namespace PLSNativeApi {
     }
   }
 
-  /** Params of QuerySecretNoRemain. */
+  /** Params of QuerySecretNoRemain: Queries the quantity of remaining phone numbers available for online purchase. */
   interface QuerySecretNoRemainRequest extends ExtraParams {
     /** The home location of the phone number. */
     City: string | number
@@ -1712,7 +1712,7 @@ declare namespace PLSNativeApi {
     }
   }
 
-  /** Params of QuerySoundRecord. */
+  /** Params of QuerySoundRecord: 查询通话录音链接 */
   interface QuerySoundRecordRequest extends ExtraParams {
     /** 本次呼叫唯一id */
     CallId: string | number
@@ -1738,7 +1738,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of QuerySubsId. */
+  /** Params of QuerySubsId: Queries binding IDs. */
   interface QuerySubsIdRequest extends ExtraParams {
     OwnerId?: number | string
     /** The private number in the binding, that is, phone number X. */
@@ -1755,7 +1755,7 @@ declare namespace PLSNativeApi {
     SubsId?: string
   }
 
-  /** Params of QuerySubscriptionDetail. */
+  /** Params of QuerySubscriptionDetail: Queries the details about a phone number binding. */
   interface QuerySubscriptionDetailRequest extends ExtraParams {
     OwnerId?: number | string
     /** The private number in the binding, that is, phone number X. */
@@ -1803,7 +1803,7 @@ declare namespace PLSNativeApi {
     }
   }
 
-  /** Params of ReleaseSecretNo. */
+  /** Params of ReleaseSecretNo: Releases a phone number. */
   interface ReleaseSecretNoRequest extends ExtraParams {
     OwnerId?: number | string
     /** The key of the phone number pool. Log on to the Phone Number Protection console and view the key of the phone number pool on the Number Pool Management page. */
@@ -1818,7 +1818,7 @@ declare namespace PLSNativeApi {
   interface ReleaseSecretNoResponse extends ResponseBase {
   }
 
-  /** Params of UnBindAXB. */
+  /** Params of UnBindAXB: Releases a call binding made by BindAXBCall. */
   interface UnBindAXBRequest extends ExtraParams {
     /** bindId绑定关系AXB唯一id */
     BindId: string | number
@@ -1847,7 +1847,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of UnBindXB. */
+  /** Params of UnBindXB: Unbinds a work number X from its employee B. */
   interface UnBindXBRequest extends ExtraParams {
     /** authId绑定关系BX唯一id */
     AuthId: string | number
@@ -1878,7 +1878,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of UnbindSubs700. */
+  /** Params of UnbindSubs700: Releases a binding (700 numbers). */
   interface UnbindSubs700Request extends ExtraParams {
     IndustrialId?: string | number
     OrderId?: string | number
@@ -1900,7 +1900,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of UnbindSubscription. */
+  /** Params of UnbindSubscription: Unbinds a phone number. */
   interface UnbindSubscriptionRequest extends ExtraParams {
     OwnerId?: number | string
     /** The key of the phone number pool. Log on to the Phone Number Protection console and view the key of the phone number pool on the Number Pool Management page. */
@@ -1921,7 +1921,7 @@ declare namespace PLSNativeApi {
     ChargeId?: string
   }
 
-  /** Params of UnlockSecretNo. */
+  /** Params of UnlockSecretNo: Unlocks a phone number. */
   interface UnlockSecretNoRequest extends ExtraParams {
     OwnerId?: number | string
     /** The key of the phone number pool. */
@@ -1936,7 +1936,7 @@ declare namespace PLSNativeApi {
   interface UnlockSecretNoResponse extends ResponseBase {
   }
 
-  /** Params of UpdateAxbBindFixedLine. */
+  /** Params of UpdateAxbBindFixedLine: 固话AxB绑定更新 */
   interface UpdateAxbBindFixedLineRequest extends ExtraParams {
     /** 主叫侧放音编码 */
     Anucode?: string | number
@@ -1983,7 +1983,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of UpdateAxnBindFixedLine. */
+  /** Params of UpdateAxnBindFixedLine: 更新Axn绑定关系 */
   interface UpdateAxnBindFixedLineRequest extends ExtraParams {
     /** 放音编码必须包含3个场景的编码。按照“B->X,A->X,其他号码->X”的顺序填写编码，编码之间以逗号分隔。  比如：“1,2,3”表示B->X放音编号为1，A->X放音编号为2， 其他号码->X放音编号为3。 */
     Anucode?: string | number
@@ -2029,7 +2029,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of UpdateAxnExtensionBindFixedLine. */
+  /** Params of UpdateAxnExtensionBindFixedLine: 更新AXN分机号绑定关系 */
   interface UpdateAxnExtensionBindFixedLineRequest extends ExtraParams {
     /** 放音编码必须包含3个场景的编码。按照“B->X,A->X,其他号码->X”的顺序填写编码，编码之间以逗号分隔。  AXN分机号业务的放音编码,B->X和其他号码->X的编码一致  比如：“1,2,3”表示B->X放音编号为1，A->X放音编号为2， 其他号码->X放音编号为3 */
     Anucode?: string | number
@@ -2073,7 +2073,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of UpdateSubs700. */
+  /** Params of UpdateSubs700: Modifies a binding (700 numbers). */
   interface UpdateSubs700Request extends ExtraParams {
     AsrModelId?: string | number
     Audio?: string | number
@@ -2108,7 +2108,7 @@ declare namespace PLSNativeApi {
     Success?: boolean
   }
 
-  /** Params of UpdateSubscription. */
+  /** Params of UpdateSubscription: Modifies a phone number binding. */
   interface UpdateSubscriptionRequest extends ExtraParams {
     /** The ID of the ASR model. */
     ASRModelId?: string | number
@@ -2156,107 +2156,107 @@ declare namespace PLSNativeApi {
 
   /** The generated methods of PLSClient (besides the original nine). */
   interface Methods<Options = CallOptions> {
-    /** AddAxnTrackNo. Throws TypeError synchronously when a required key is missing. */
+    /** AddAxnTrackNo: Adds a tracking number for a private number in the AXN binding. A missing required key throws TypeError synchronously. */
     addAxnTrackNo(params: AddAxnTrackNoRequest, options?: Options): Promise<AddAxnTrackNoResponse>
-    /** AddSecretBlacklist. Throws TypeError synchronously when a required key is missing. */
+    /** AddSecretBlacklist: Adds a blacklist. A missing required key throws TypeError synchronously. */
     addSecretBlacklist(params: AddSecretBlacklistRequest, options?: Options): Promise<AddSecretBlacklistResponse>
-    /** BindAXBCall. Throws TypeError synchronously when a required key is missing. */
+    /** BindAXBCall: 调用本接口向工作号平台请求为员工B的工作号X建立呼叫绑定（B，X，A），允许B通过X呼叫客户A A missing required key throws TypeError synchronously. */
     bindAXBCall(params: BindAXBCallRequest, options?: Options): Promise<BindAXBCallResponse>
-    /** BindAxb700. Throws TypeError synchronously when a required key is missing. */
+    /** BindAxb700: Adds an AXB binding (700 numbers). A missing required key throws TypeError synchronously. */
     bindAxb700(params: BindAxb700Request, options?: Options): Promise<BindAxb700Response>
-    /** BindAxbFixedLine. Throws TypeError synchronously when a required key is missing. */
+    /** BindAxbFixedLine: 固话AxB绑定 A missing required key throws TypeError synchronously. */
     bindAxbFixedLine(params: BindAxbFixedLineRequest, options?: Options): Promise<BindAxbFixedLineResponse>
-    /** BindAxg. Throws TypeError synchronously when a required key is missing. */
+    /** BindAxg: Adds an AXG binding. A missing required key throws TypeError synchronously. */
     bindAxg(params: BindAxgRequest, options?: Options): Promise<BindAxgResponse>
-    /** BindAxnExtensionFixedLine. Throws TypeError synchronously when a required key is missing. */
+    /** BindAxnExtensionFixedLine: AXN分机号-号码绑定 A missing required key throws TypeError synchronously. */
     bindAxnExtensionFixedLine(params: BindAxnExtensionFixedLineRequest, options?: Options): Promise<BindAxnExtensionFixedLineResponse>
-    /** BindAxnFixedLine. Throws TypeError synchronously when a required key is missing. */
+    /** BindAxnFixedLine: AXN模式绑定，分配X号码 A missing required key throws TypeError synchronously. */
     bindAxnFixedLine(params: BindAxnFixedLineRequest, options?: Options): Promise<BindAxnFixedLineResponse>
-    /** BindBatchAxg. Throws TypeError synchronously when a required key is missing. */
+    /** BindBatchAxg: Adds AXG bindings in a batch. A missing required key throws TypeError synchronously. */
     bindBatchAxg(params: BindBatchAxgRequest, options?: Options): Promise<BindBatchAxgResponse>
-    /** BindGxb700. Throws TypeError synchronously when a required key is missing. */
+    /** BindGxb700: 创建700Gxb绑定关系 A missing required key throws TypeError synchronously. */
     bindGxb700(params: BindGxb700Request, options?: Options): Promise<BindGxb700Response>
-    /** BindXB. Throws TypeError synchronously when a required key is missing. */
+    /** BindXB: Binds a work number X to an employee B. A missing required key throws TypeError synchronously. */
     bindXB(params: BindXBRequest, options?: Options): Promise<BindXBResponse>
-    /** CancelPickUpWaybill. Throws TypeError synchronously when a required key is missing. */
+    /** CancelPickUpWaybill: Cancels a door-to-door delivery order. A missing required key throws TypeError synchronously. */
     cancelPickUpWaybill(params: CancelPickUpWaybillRequest, options?: Options): Promise<CancelPickUpWaybillResponse>
-    /** ConfigX. Throws TypeError synchronously when a required key is missing. */
+    /** ConfigX: Configures the abilities of a work number X. A missing required key throws TypeError synchronously. */
     configX(params: ConfigXRequest, options?: Options): Promise<ConfigXResponse>
-    /** CreateAxgGroup. Throws TypeError synchronously when a required key is missing. */
+    /** CreateAxgGroup: Creates number group G. A missing required key throws TypeError synchronously. */
     createAxgGroup(params: CreateAxgGroupRequest, options?: Options): Promise<CreateAxgGroupResponse>
-    /** CreateFixedNoAReport. Throws TypeError synchronously when a required key is missing. */
+    /** CreateFixedNoAReport: 通过API收集小号a号码固话 A missing required key throws TypeError synchronously. */
     createFixedNoAReport(params: CreateFixedNoAReportRequest, options?: Options): Promise<CreateFixedNoAReportResponse>
-    /** CreatePhoneNoAReport. Throws TypeError synchronously when a required key is missing. */
+    /** CreatePhoneNoAReport: 通过API收集小号a号码手机号 A missing required key throws TypeError synchronously. */
     createPhoneNoAReport(params: CreatePhoneNoAReportRequest, options?: Options): Promise<CreatePhoneNoAReportResponse>
-    /** CreatePickUpWaybill. Throws TypeError synchronously when a required key is missing. */
+    /** CreatePickUpWaybill: Creates a door-to-door delivery order. A missing required key throws TypeError synchronously. */
     createPickUpWaybill(params: CreatePickUpWaybillRequest, options?: Options): Promise<CreatePickUpWaybillResponse>
-    /** CreatePickUpWaybillPreQuery. Throws TypeError synchronously when a required key is missing. */
+    /** CreatePickUpWaybillPreQuery: Queries a pickup order. A missing required key throws TypeError synchronously. */
     createPickUpWaybillPreQuery(params: CreatePickUpWaybillPreQueryRequest, options?: Options): Promise<CreatePickUpWaybillPreQueryResponse>
-    /** CreateSmsSign. Throws TypeError synchronously when a required key is missing. */
+    /** CreateSmsSign: B向A 发短信，客户端获取“短信标签”，尾部添加“标签”。通过“标签”解析被叫A，发短信到A。 A missing required key throws TypeError synchronously. */
     createSmsSign(params: CreateSmsSignRequest, options?: Options): Promise<CreateSmsSignResponse>
-    /** DeleteAxbBindFixedLine. Throws TypeError synchronously when a required key is missing. */
+    /** DeleteAxbBindFixedLine: 固话AxB解绑 A missing required key throws TypeError synchronously. */
     deleteAxbBindFixedLine(params: DeleteAxbBindFixedLineRequest, options?: Options): Promise<DeleteAxbBindFixedLineResponse>
-    /** DeleteAxgGroup. Throws TypeError synchronously when a required key is missing. */
+    /** DeleteAxgGroup: Deletes an AXG number group G. A missing required key throws TypeError synchronously. */
     deleteAxgGroup(params: DeleteAxgGroupRequest, options?: Options): Promise<DeleteAxgGroupResponse>
-    /** DeleteAxnBindFixedLine. Throws TypeError synchronously when a required key is missing. */
+    /** DeleteAxnBindFixedLine: 解绑已有Axn绑定 A missing required key throws TypeError synchronously. */
     deleteAxnBindFixedLine(params: DeleteAxnBindFixedLineRequest, options?: Options): Promise<DeleteAxnBindFixedLineResponse>
-    /** DeleteAxnExtensionBindFixedLine. Throws TypeError synchronously when a required key is missing. */
+    /** DeleteAxnExtensionBindFixedLine: 解绑已有AXN分机号绑定 A missing required key throws TypeError synchronously. */
     deleteAxnExtensionBindFixedLine(params: DeleteAxnExtensionBindFixedLineRequest, options?: Options): Promise<DeleteAxnExtensionBindFixedLineResponse>
-    /** DeleteSecretAPhoneNoToCust. Throws TypeError synchronously when a required key is missing. */
+    /** DeleteSecretAPhoneNoToCust: A号码报备数据删除 A missing required key throws TypeError synchronously. */
     deleteSecretAPhoneNoToCust(params: DeleteSecretAPhoneNoToCustRequest, options?: Options): Promise<DeleteSecretAPhoneNoToCustResponse>
-    /** DeleteSecretBlacklist. Throws TypeError synchronously when a required key is missing. */
+    /** DeleteSecretBlacklist: Deletes a blacklist. A missing required key throws TypeError synchronously. */
     deleteSecretBlacklist(params: DeleteSecretBlacklistRequest, options?: Options): Promise<DeleteSecretBlacklistResponse>
-    /** GetDyplsOSSInfoForUploadFile. Throws TypeError synchronously when a required key is missing. */
+    /** GetDyplsOSSInfoForUploadFile: 隐私号上传文件，获取 OSS 信息 A missing required key throws TypeError synchronously. */
     getDyplsOSSInfoForUploadFile(params: GetDyplsOSSInfoForUploadFileRequest, options?: Options): Promise<GetDyplsOSSInfoForUploadFileResponse>
-    /** GetSecretAsrDetail. Throws TypeError synchronously when a required key is missing. */
+    /** GetSecretAsrDetail: Obtains the details of the automatic speech recognition (ASR) result. A missing required key throws TypeError synchronously. */
     getSecretAsrDetail(params: GetSecretAsrDetailRequest, options?: Options): Promise<GetSecretAsrDetailResponse>
-    /** GetTotalPublicUrl. Throws TypeError synchronously when a required key is missing. */
+    /** GetTotalPublicUrl: Obtains the download URL of a recorded ringing tone. A missing required key throws TypeError synchronously. */
     getTotalPublicUrl(params: GetTotalPublicUrlRequest, options?: Options): Promise<GetTotalPublicUrlResponse>
-    /** GetXConfig. Throws TypeError synchronously when a required key is missing. */
+    /** GetXConfig: 获取X号码配置信息 A missing required key throws TypeError synchronously. */
     getXConfig(params: GetXConfigRequest, options?: Options): Promise<GetXConfigResponse>
-    /** GetXDefaultConfig. Throws TypeError synchronously when a required key is missing. */
+    /** GetXDefaultConfig: 获取X号码默认配置信息 A missing required key throws TypeError synchronously. */
     getXDefaultConfig(params: GetXDefaultConfigRequest, options?: Options): Promise<GetXDefaultConfigResponse>
-    /** ListXTelephones. Throws TypeError synchronously when a required key is missing. */
+    /** ListXTelephones: 查询客户名下X号码列表 A missing required key throws TypeError synchronously. */
     listXTelephones(params: ListXTelephonesRequest, options?: Options): Promise<ListXTelephonesResponse>
-    /** LockSecretNo. Throws TypeError synchronously when a required key is missing. */
+    /** LockSecretNo: Locks a phone number. A missing required key throws TypeError synchronously. */
     lockSecretNo(params: LockSecretNoRequest, options?: Options): Promise<LockSecretNoResponse>
-    /** OperateAxgGroup. Throws TypeError synchronously when a required key is missing. */
+    /** OperateAxgGroup: Modifies number group G. A missing required key throws TypeError synchronously. */
     operateAxgGroup(params: OperateAxgGroupRequest, options?: Options): Promise<OperateAxgGroupResponse>
-    /** OperateBlackNo. Throws TypeError synchronously when a required key is missing. */
+    /** OperateBlackNo: Adds a phone number to a blacklist or deletes a phone number from a blacklist. A missing required key throws TypeError synchronously. */
     operateBlackNo(params: OperateBlackNoRequest, options?: Options): Promise<OperateBlackNoResponse>
-    /** QueryAxbBindFixedLine. Throws TypeError synchronously when a required key is missing. */
+    /** QueryAxbBindFixedLine: 固话AxB查询 A missing required key throws TypeError synchronously. */
     queryAxbBindFixedLine(params: QueryAxbBindFixedLineRequest, options?: Options): Promise<QueryAxbBindFixedLineResponse>
-    /** QueryAxnBindFixedLine. Throws TypeError synchronously when a required key is missing. */
+    /** QueryAxnBindFixedLine: 查询Axn绑定关系 A missing required key throws TypeError synchronously. */
     queryAxnBindFixedLine(params: QueryAxnBindFixedLineRequest, options?: Options): Promise<QueryAxnBindFixedLineResponse>
-    /** QueryAxnExtensionBindFixedLine. Throws TypeError synchronously when a required key is missing. */
+    /** QueryAxnExtensionBindFixedLine: 查询AXN分机号绑定关系 A missing required key throws TypeError synchronously. */
     queryAxnExtensionBindFixedLine(params: QueryAxnExtensionBindFixedLineRequest, options?: Options): Promise<QueryAxnExtensionBindFixedLineResponse>
-    /** QueryPhoneNoAByTrackNo. Throws TypeError synchronously when a required key is missing. */
+    /** QueryPhoneNoAByTrackNo: Queries the details about a tracking number. A missing required key throws TypeError synchronously. */
     queryPhoneNoAByTrackNo(params: QueryPhoneNoAByTrackNoRequest, options?: Options): Promise<QueryPhoneNoAByTrackNoResponse>
-    /** QuerySecretAPhoneNoToCust. Throws TypeError synchronously when a required key is missing. */
+    /** QuerySecretAPhoneNoToCust: A号码报备状态查询 A missing required key throws TypeError synchronously. */
     querySecretAPhoneNoToCust(params: QuerySecretAPhoneNoToCustRequest, options?: Options): Promise<QuerySecretAPhoneNoToCustResponse>
-    /** QuerySecretNoDetail. Throws TypeError synchronously when a required key is missing. */
+    /** QuerySecretNoDetail: Queries the attributes of a private number. A missing required key throws TypeError synchronously. */
     querySecretNoDetail(params: QuerySecretNoDetailRequest, options?: Options): Promise<QuerySecretNoDetailResponse>
-    /** QuerySecretNoRemain. Throws TypeError synchronously when a required key is missing. */
+    /** QuerySecretNoRemain: Queries the quantity of remaining phone numbers available for online purchase. A missing required key throws TypeError synchronously. */
     querySecretNoRemain(params: QuerySecretNoRemainRequest, options?: Options): Promise<QuerySecretNoRemainResponse>
-    /** QuerySoundRecord. Throws TypeError synchronously when a required key is missing. */
+    /** QuerySoundRecord: 查询通话录音链接 A missing required key throws TypeError synchronously. */
     querySoundRecord(params: QuerySoundRecordRequest, options?: Options): Promise<QuerySoundRecordResponse>
-    /** QuerySubsId. Throws TypeError synchronously when a required key is missing. */
+    /** QuerySubsId: Queries binding IDs. A missing required key throws TypeError synchronously. */
     querySubsId(params: QuerySubsIdRequest, options?: Options): Promise<QuerySubsIdResponse>
-    /** UnBindAXB. Throws TypeError synchronously when a required key is missing. */
+    /** UnBindAXB: Releases a call binding made by BindAXBCall. A missing required key throws TypeError synchronously. */
     unBindAXB(params: UnBindAXBRequest, options?: Options): Promise<UnBindAXBResponse>
-    /** UnBindXB. Throws TypeError synchronously when a required key is missing. */
+    /** UnBindXB: Unbinds a work number X from its employee B. A missing required key throws TypeError synchronously. */
     unBindXB(params: UnBindXBRequest, options?: Options): Promise<UnBindXBResponse>
-    /** UnbindSubs700. Throws TypeError synchronously when a required key is missing. */
+    /** UnbindSubs700: Releases a binding (700 numbers). A missing required key throws TypeError synchronously. */
     unbindSubs700(params: UnbindSubs700Request, options?: Options): Promise<UnbindSubs700Response>
-    /** UnlockSecretNo. Throws TypeError synchronously when a required key is missing. */
+    /** UnlockSecretNo: Unlocks a phone number. A missing required key throws TypeError synchronously. */
     unlockSecretNo(params: UnlockSecretNoRequest, options?: Options): Promise<UnlockSecretNoResponse>
-    /** UpdateAxbBindFixedLine. Throws TypeError synchronously when a required key is missing. */
+    /** UpdateAxbBindFixedLine: 固话AxB绑定更新 A missing required key throws TypeError synchronously. */
     updateAxbBindFixedLine(params: UpdateAxbBindFixedLineRequest, options?: Options): Promise<UpdateAxbBindFixedLineResponse>
-    /** UpdateAxnBindFixedLine. Throws TypeError synchronously when a required key is missing. */
+    /** UpdateAxnBindFixedLine: 更新Axn绑定关系 A missing required key throws TypeError synchronously. */
     updateAxnBindFixedLine(params: UpdateAxnBindFixedLineRequest, options?: Options): Promise<UpdateAxnBindFixedLineResponse>
-    /** UpdateAxnExtensionBindFixedLine. Throws TypeError synchronously when a required key is missing. */
+    /** UpdateAxnExtensionBindFixedLine: 更新AXN分机号绑定关系 A missing required key throws TypeError synchronously. */
     updateAxnExtensionBindFixedLine(params: UpdateAxnExtensionBindFixedLineRequest, options?: Options): Promise<UpdateAxnExtensionBindFixedLineResponse>
-    /** UpdateSubs700. Throws TypeError synchronously when a required key is missing. */
+    /** UpdateSubs700: Modifies a binding (700 numbers). A missing required key throws TypeError synchronously. */
     updateSubs700(params: UpdateSubs700Request, options?: Options): Promise<UpdateSubs700Response>
   }
 }

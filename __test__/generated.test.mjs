@@ -24,7 +24,7 @@ test('generated files are up to date with the API description', () => {
 
 test('a changed description changes the generated files', () => {
   const api = JSON.parse(fs.readFileSync(path.join(root, 'api/dyplsapi-2017-05-25.json'), 'utf8'))
-  api.actions.push({ name: 'PingX', method: 'pingX', params: [{ name: 'TelX', type: 'string', required: true }], response: [] })
+  api.actions.push({ name: 'PingX', method: 'pingX', summary: 'Pings X.', params: [{ name: 'TelX', type: 'string', required: true }], response: [] })
   const files = render(api)
   assert.match(files['src/methods_generated.rs'], /#\[napi\(js_name = "pingX"\)\]\n    pub fn ping_x\(/)
   assert.match(files['crates/pls-core/src/actions_generated.rs'], /name: "PingX", required: &\["TelX"\]/)

@@ -102,7 +102,7 @@ function methods(api) {
   api.actions.forEach((action, i) => {
     if (i > 0) lines.push('')
     lines.push(
-      `    /// ${action.name}.`,
+      `    /// ${action.name}: ${action.summary}`,
       `    #[napi(js_name = ${rustStr(action.method)})]`,
       `    pub fn ${snake(action.method)}(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {`,
       `        self.invoke(env, ${rustStr(action.method)}, params, options)`,
@@ -195,7 +195,7 @@ function typescript(api) {
   ]
   for (const action of api.actions) {
     const required = new Set(clientRequired(action))
-    lines.push('', `  /** Params of ${action.name}. */`, `  interface ${action.name}Request extends ExtraParams {`)
+    lines.push('', `  /** Params of ${action.name}: ${action.summary} */`, `  interface ${action.name}Request extends ExtraParams {`)
     for (const p of action.params) {
       let text = p.description || ''
       if (p.type === 'json') text = `${text} JSON text.`.trim()
@@ -222,7 +222,7 @@ function typescript(api) {
   for (const action of api.actions) {
     if (action.original) continue
     lines.push(
-      `    /** ${action.name}. Throws TypeError synchronously when a required key is missing. */`,
+      `    /** ${action.name}: ${action.summary} A missing required key throws TypeError synchronously. */`,
       `    ${action.method}(params: ${action.name}Request, options?: Options): Promise<${action.name}Response>`,
     )
   }

@@ -10,361 +10,361 @@ use crate::{PlsClientBinding, Resolved};
 
 #[napi]
 impl PlsClientBinding {
-    /// AddAxnTrackNo.
+    /// AddAxnTrackNo: Adds a tracking number for a private number in the AXN binding.
     #[napi(js_name = "addAxnTrackNo")]
     pub fn add_axn_track_no(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "addAxnTrackNo", params, options)
     }
 
-    /// AddSecretBlacklist.
+    /// AddSecretBlacklist: Adds a blacklist.
     #[napi(js_name = "addSecretBlacklist")]
     pub fn add_secret_blacklist(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "addSecretBlacklist", params, options)
     }
 
-    /// BindAXBCall.
+    /// BindAXBCall: 调用本接口向工作号平台请求为员工B的工作号X建立呼叫绑定（B，X，A），允许B通过X呼叫客户A
     #[napi(js_name = "bindAXBCall")]
     pub fn bind_axb_call(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "bindAXBCall", params, options)
     }
 
-    /// BindAxb.
+    /// BindAxb: Adds an AXB binding.
     #[napi(js_name = "bindAxb")]
     pub fn bind_axb(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "bindAxb", params, options)
     }
 
-    /// BindAxb700.
+    /// BindAxb700: Adds an AXB binding (700 numbers).
     #[napi(js_name = "bindAxb700")]
     pub fn bind_axb700(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "bindAxb700", params, options)
     }
 
-    /// BindAxbFixedLine.
+    /// BindAxbFixedLine: 固话AxB绑定
     #[napi(js_name = "bindAxbFixedLine")]
     pub fn bind_axb_fixed_line(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "bindAxbFixedLine", params, options)
     }
 
-    /// BindAxg.
+    /// BindAxg: Adds an AXG binding.
     #[napi(js_name = "bindAxg")]
     pub fn bind_axg(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "bindAxg", params, options)
     }
 
-    /// BindAxn.
+    /// BindAxn: Adds an AXN binding.
     #[napi(js_name = "bindAxn")]
     pub fn bind_axn(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "bindAxn", params, options)
     }
 
-    /// BindAxnExtension.
+    /// BindAxnExtension: Adds an AXN extension binding.
     #[napi(js_name = "bindAxnExtension")]
     pub fn bind_axn_extension(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "bindAxnExtension", params, options)
     }
 
-    /// BindAxnExtensionFixedLine.
+    /// BindAxnExtensionFixedLine: AXN分机号-号码绑定
     #[napi(js_name = "bindAxnExtensionFixedLine")]
     pub fn bind_axn_extension_fixed_line(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "bindAxnExtensionFixedLine", params, options)
     }
 
-    /// BindAxnFixedLine.
+    /// BindAxnFixedLine: AXN模式绑定，分配X号码
     #[napi(js_name = "bindAxnFixedLine")]
     pub fn bind_axn_fixed_line(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "bindAxnFixedLine", params, options)
     }
 
-    /// BindBatchAxg.
+    /// BindBatchAxg: Adds AXG bindings in a batch.
     #[napi(js_name = "bindBatchAxg")]
     pub fn bind_batch_axg(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "bindBatchAxg", params, options)
     }
 
-    /// BindGxb700.
+    /// BindGxb700: 创建700Gxb绑定关系
     #[napi(js_name = "bindGxb700")]
     pub fn bind_gxb700(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "bindGxb700", params, options)
     }
 
-    /// BindXB.
+    /// BindXB: Binds a work number X to an employee B.
     #[napi(js_name = "bindXB")]
     pub fn bind_xb(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "bindXB", params, options)
     }
 
-    /// BuySecretNo.
+    /// BuySecretNo: Purchases a phone number.
     #[napi(js_name = "buySecretNo")]
     pub fn buy_secret_no(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "buySecretNo", params, options)
     }
 
-    /// CancelPickUpWaybill.
+    /// CancelPickUpWaybill: Cancels a door-to-door delivery order.
     #[napi(js_name = "cancelPickUpWaybill")]
     pub fn cancel_pick_up_waybill(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "cancelPickUpWaybill", params, options)
     }
 
-    /// ConfigX.
+    /// ConfigX: Configures the abilities of a work number X.
     #[napi(js_name = "configX")]
     pub fn config_x(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "configX", params, options)
     }
 
-    /// CreateAxgGroup.
+    /// CreateAxgGroup: Creates number group G.
     #[napi(js_name = "createAxgGroup")]
     pub fn create_axg_group(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "createAxgGroup", params, options)
     }
 
-    /// CreateFixedNoAReport.
+    /// CreateFixedNoAReport: 通过API收集小号a号码固话
     #[napi(js_name = "createFixedNoAReport")]
     pub fn create_fixed_no_a_report(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "createFixedNoAReport", params, options)
     }
 
-    /// CreatePhoneNoAReport.
+    /// CreatePhoneNoAReport: 通过API收集小号a号码手机号
     #[napi(js_name = "createPhoneNoAReport")]
     pub fn create_phone_no_a_report(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "createPhoneNoAReport", params, options)
     }
 
-    /// CreatePickUpWaybill.
+    /// CreatePickUpWaybill: Creates a door-to-door delivery order.
     #[napi(js_name = "createPickUpWaybill")]
     pub fn create_pick_up_waybill(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "createPickUpWaybill", params, options)
     }
 
-    /// CreatePickUpWaybillPreQuery.
+    /// CreatePickUpWaybillPreQuery: Queries a pickup order.
     #[napi(js_name = "createPickUpWaybillPreQuery")]
     pub fn create_pick_up_waybill_pre_query(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "createPickUpWaybillPreQuery", params, options)
     }
 
-    /// CreateSmsSign.
+    /// CreateSmsSign: B向A 发短信，客户端获取“短信标签”，尾部添加“标签”。通过“标签”解析被叫A，发短信到A。
     #[napi(js_name = "createSmsSign")]
     pub fn create_sms_sign(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "createSmsSign", params, options)
     }
 
-    /// DeleteAxbBindFixedLine.
+    /// DeleteAxbBindFixedLine: 固话AxB解绑
     #[napi(js_name = "deleteAxbBindFixedLine")]
     pub fn delete_axb_bind_fixed_line(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "deleteAxbBindFixedLine", params, options)
     }
 
-    /// DeleteAxgGroup.
+    /// DeleteAxgGroup: Deletes an AXG number group G.
     #[napi(js_name = "deleteAxgGroup")]
     pub fn delete_axg_group(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "deleteAxgGroup", params, options)
     }
 
-    /// DeleteAxnBindFixedLine.
+    /// DeleteAxnBindFixedLine: 解绑已有Axn绑定
     #[napi(js_name = "deleteAxnBindFixedLine")]
     pub fn delete_axn_bind_fixed_line(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "deleteAxnBindFixedLine", params, options)
     }
 
-    /// DeleteAxnExtensionBindFixedLine.
+    /// DeleteAxnExtensionBindFixedLine: 解绑已有AXN分机号绑定
     #[napi(js_name = "deleteAxnExtensionBindFixedLine")]
     pub fn delete_axn_extension_bind_fixed_line(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "deleteAxnExtensionBindFixedLine", params, options)
     }
 
-    /// DeleteSecretAPhoneNoToCust.
+    /// DeleteSecretAPhoneNoToCust: A号码报备数据删除
     #[napi(js_name = "deleteSecretAPhoneNoToCust")]
     pub fn delete_secret_a_phone_no_to_cust(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "deleteSecretAPhoneNoToCust", params, options)
     }
 
-    /// DeleteSecretBlacklist.
+    /// DeleteSecretBlacklist: Deletes a blacklist.
     #[napi(js_name = "deleteSecretBlacklist")]
     pub fn delete_secret_blacklist(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "deleteSecretBlacklist", params, options)
     }
 
-    /// GetDyplsOSSInfoForUploadFile.
+    /// GetDyplsOSSInfoForUploadFile: 隐私号上传文件，获取 OSS 信息
     #[napi(js_name = "getDyplsOSSInfoForUploadFile")]
     pub fn get_dypls_oss_info_for_upload_file(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "getDyplsOSSInfoForUploadFile", params, options)
     }
 
-    /// GetSecretAsrDetail.
+    /// GetSecretAsrDetail: Obtains the details of the automatic speech recognition (ASR) result.
     #[napi(js_name = "getSecretAsrDetail")]
     pub fn get_secret_asr_detail(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "getSecretAsrDetail", params, options)
     }
 
-    /// GetTotalPublicUrl.
+    /// GetTotalPublicUrl: Obtains the download URL of a recorded ringing tone.
     #[napi(js_name = "getTotalPublicUrl")]
     pub fn get_total_public_url(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "getTotalPublicUrl", params, options)
     }
 
-    /// GetXConfig.
+    /// GetXConfig: 获取X号码配置信息
     #[napi(js_name = "getXConfig")]
     pub fn get_x_config(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "getXConfig", params, options)
     }
 
-    /// GetXDefaultConfig.
+    /// GetXDefaultConfig: 获取X号码默认配置信息
     #[napi(js_name = "getXDefaultConfig")]
     pub fn get_x_default_config(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "getXDefaultConfig", params, options)
     }
 
-    /// ListXTelephones.
+    /// ListXTelephones: 查询客户名下X号码列表
     #[napi(js_name = "listXTelephones")]
     pub fn list_x_telephones(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "listXTelephones", params, options)
     }
 
-    /// LockSecretNo.
+    /// LockSecretNo: Locks a phone number.
     #[napi(js_name = "lockSecretNo")]
     pub fn lock_secret_no(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "lockSecretNo", params, options)
     }
 
-    /// OperateAxgGroup.
+    /// OperateAxgGroup: Modifies number group G.
     #[napi(js_name = "operateAxgGroup")]
     pub fn operate_axg_group(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "operateAxgGroup", params, options)
     }
 
-    /// OperateBlackNo.
+    /// OperateBlackNo: Adds a phone number to a blacklist or deletes a phone number from a blacklist.
     #[napi(js_name = "operateBlackNo")]
     pub fn operate_black_no(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "operateBlackNo", params, options)
     }
 
-    /// QueryAxbBindFixedLine.
+    /// QueryAxbBindFixedLine: 固话AxB查询
     #[napi(js_name = "queryAxbBindFixedLine")]
     pub fn query_axb_bind_fixed_line(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "queryAxbBindFixedLine", params, options)
     }
 
-    /// QueryAxnBindFixedLine.
+    /// QueryAxnBindFixedLine: 查询Axn绑定关系
     #[napi(js_name = "queryAxnBindFixedLine")]
     pub fn query_axn_bind_fixed_line(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "queryAxnBindFixedLine", params, options)
     }
 
-    /// QueryAxnExtensionBindFixedLine.
+    /// QueryAxnExtensionBindFixedLine: 查询AXN分机号绑定关系
     #[napi(js_name = "queryAxnExtensionBindFixedLine")]
     pub fn query_axn_extension_bind_fixed_line(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "queryAxnExtensionBindFixedLine", params, options)
     }
 
-    /// QueryPhoneNoAByTrackNo.
+    /// QueryPhoneNoAByTrackNo: Queries the details about a tracking number.
     #[napi(js_name = "queryPhoneNoAByTrackNo")]
     pub fn query_phone_no_a_by_track_no(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "queryPhoneNoAByTrackNo", params, options)
     }
 
-    /// QueryRecordFileDownloadUrl.
+    /// QueryRecordFileDownloadUrl: Obtains the download URL of a recording file.
     #[napi(js_name = "queryRecordFileDownloadUrl")]
     pub fn query_record_file_download_url(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "queryRecordFileDownloadUrl", params, options)
     }
 
-    /// QuerySecretAPhoneNoToCust.
+    /// QuerySecretAPhoneNoToCust: A号码报备状态查询
     #[napi(js_name = "querySecretAPhoneNoToCust")]
     pub fn query_secret_a_phone_no_to_cust(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "querySecretAPhoneNoToCust", params, options)
     }
 
-    /// QuerySecretNoDetail.
+    /// QuerySecretNoDetail: Queries the attributes of a private number.
     #[napi(js_name = "querySecretNoDetail")]
     pub fn query_secret_no_detail(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "querySecretNoDetail", params, options)
     }
 
-    /// QuerySecretNoRemain.
+    /// QuerySecretNoRemain: Queries the quantity of remaining phone numbers available for online purchase.
     #[napi(js_name = "querySecretNoRemain")]
     pub fn query_secret_no_remain(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "querySecretNoRemain", params, options)
     }
 
-    /// QuerySoundRecord.
+    /// QuerySoundRecord: 查询通话录音链接
     #[napi(js_name = "querySoundRecord")]
     pub fn query_sound_record(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "querySoundRecord", params, options)
     }
 
-    /// QuerySubsId.
+    /// QuerySubsId: Queries binding IDs.
     #[napi(js_name = "querySubsId")]
     pub fn query_subs_id(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "querySubsId", params, options)
     }
 
-    /// QuerySubscriptionDetail.
+    /// QuerySubscriptionDetail: Queries the details about a phone number binding.
     #[napi(js_name = "querySubscriptionDetail")]
     pub fn query_subscription_detail(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "querySubscriptionDetail", params, options)
     }
 
-    /// ReleaseSecretNo.
+    /// ReleaseSecretNo: Releases a phone number.
     #[napi(js_name = "releaseSecretNo")]
     pub fn release_secret_no(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "releaseSecretNo", params, options)
     }
 
-    /// UnBindAXB.
+    /// UnBindAXB: Releases a call binding made by BindAXBCall.
     #[napi(js_name = "unBindAXB")]
     pub fn un_bind_axb(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "unBindAXB", params, options)
     }
 
-    /// UnBindXB.
+    /// UnBindXB: Unbinds a work number X from its employee B.
     #[napi(js_name = "unBindXB")]
     pub fn un_bind_xb(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "unBindXB", params, options)
     }
 
-    /// UnbindSubs700.
+    /// UnbindSubs700: Releases a binding (700 numbers).
     #[napi(js_name = "unbindSubs700")]
     pub fn unbind_subs700(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "unbindSubs700", params, options)
     }
 
-    /// UnbindSubscription.
+    /// UnbindSubscription: Unbinds a phone number.
     #[napi(js_name = "unbindSubscription")]
     pub fn unbind_subscription(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "unbindSubscription", params, options)
     }
 
-    /// UnlockSecretNo.
+    /// UnlockSecretNo: Unlocks a phone number.
     #[napi(js_name = "unlockSecretNo")]
     pub fn unlock_secret_no(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "unlockSecretNo", params, options)
     }
 
-    /// UpdateAxbBindFixedLine.
+    /// UpdateAxbBindFixedLine: 固话AxB绑定更新
     #[napi(js_name = "updateAxbBindFixedLine")]
     pub fn update_axb_bind_fixed_line(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "updateAxbBindFixedLine", params, options)
     }
 
-    /// UpdateAxnBindFixedLine.
+    /// UpdateAxnBindFixedLine: 更新Axn绑定关系
     #[napi(js_name = "updateAxnBindFixedLine")]
     pub fn update_axn_bind_fixed_line(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "updateAxnBindFixedLine", params, options)
     }
 
-    /// UpdateAxnExtensionBindFixedLine.
+    /// UpdateAxnExtensionBindFixedLine: 更新AXN分机号绑定关系
     #[napi(js_name = "updateAxnExtensionBindFixedLine")]
     pub fn update_axn_extension_bind_fixed_line(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "updateAxnExtensionBindFixedLine", params, options)
     }
 
-    /// UpdateSubs700.
+    /// UpdateSubs700: Modifies a binding (700 numbers).
     #[napi(js_name = "updateSubs700")]
     pub fn update_subs700(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "updateSubs700", params, options)
     }
 
-    /// UpdateSubscription.
+    /// UpdateSubscription: Modifies a phone number binding.
     #[napi(js_name = "updateSubscription")]
     pub fn update_subscription(&self, env: &Env, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
         self.invoke(env, "updateSubscription", params, options)
