@@ -519,6 +519,17 @@ fn x_numbers_bind_b_then_each_call_of_a() {
     ));
     assert_eq!(listed["Data"]["Total"], 20);
     assert_eq!(listed["Data"]["List"].as_array().map(Vec::len), Some(5));
+    // A page far past the end is empty, not an overflow.
+    let far = ok(run(
+        &mut m,
+        "ListXTelephones",
+        &[
+            ("ReqId", "r3"),
+            ("PageNo", "18446744073709551615"),
+            ("PageSize", "100"),
+        ],
+    ));
+    assert_eq!(far["Data"]["List"], serde_json::json!([]));
 }
 
 #[test]

@@ -296,7 +296,7 @@ pub fn list(model: &mut Model, p: &Params, _now_ms: i64) -> ActionResult {
     let total = all.len();
     let page: Vec<Value> = all
         .into_iter()
-        .skip((page_no - 1) * page_size)
+        .skip((page_no - 1).saturating_mul(page_size))
         .take(page_size)
         .collect();
     data(json!({"List": page, "PageNo": page_no, "PageSize": page_size, "Total": total}))
