@@ -743,3 +743,41 @@ fn the_catalogue_covers_every_action_dispatch_answers() {
     }
     assert_eq!(catalog_generated::CATALOG.len(), 60);
 }
+
+#[test]
+fn odd_values_in_every_param_answer_without_panicking() {
+    const ODD: [&str; 9] = [
+        "x",
+        "0",
+        "-1",
+        "18446744073709551616",
+        "{}",
+        "[]",
+        "[{\"GroupId\":{}}]",
+        "1:2:3",
+        "北京",
+    ];
+    let api: Vec<(&str, &[&str])> = catalog_generated::CATALOG.to_vec();
+    let mut m = model();
+    for (action, required) in api {
+        for odd in ODD {
+            // Every mandatory param odd, plus the optional ones the rules read.
+            let mut pairs: Vec<(&str, &str)> = required.iter().map(|k| (*k, odd)).collect();
+            for key in [
+                "PoolKey",
+                "PageNo",
+                "PageSize",
+                "TelX",
+                "GroupId",
+                "Expiration",
+            ] {
+                if !required.contains(&key) {
+                    pairs.push((key, odd));
+                }
+            }
+            let _ = run(&mut m, action, &pairs);
+        }
+    }
+    // The model still answers after all that.
+    assert!(ok(run(&mut m, "CreateAxgGroup", &[("PoolKey", POOL)]))["GroupId"].is_u64());
+}
