@@ -188,7 +188,6 @@ pub async fn calls(State(app): State<Arc<App>>, body: Bytes) -> Response {
             b.out_id.clone(),
             b.need_record && answered,
         ),
-
         None => (String::new(), 0, String::new(), false),
     };
     let record_url = if record {
