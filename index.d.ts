@@ -2,6 +2,9 @@
 // marked "pls-native". Params keys are sent as given (first letter
 // upper-cased unless options.formatParams === false); values as String(v);
 // arrays as K.1, K.2, objects in arrays as K.1.Field.
+// The request and response types of every action, and the methods beyond the
+// original nine, are generated from the API description into api.d.ts.
+/// <reference path="./api.d.ts" />
 
 declare namespace PLSClient {
   /** Constructor options. */
@@ -394,5 +397,8 @@ declare class PLSClient {
   /** pls-native: the JSON inside a message's base64 MessageBody. */
   static decodeMessage<T = PLSClient.QueueMessage>(body: PLSClient.MessageBody | string): T
 }
+
+/** One typed method per dyplsapi action beyond the original nine (see api.d.ts). */
+interface PLSClient extends PLSNativeApi.Methods<PLSClient.CallOptions> {}
 
 export = PLSClient

@@ -8,6 +8,9 @@ mod emulator;
 mod errors;
 mod js;
 mod observe;
+// One method per action, written by scripts/generate-api.js: left as generated.
+#[rustfmt::skip]
+mod methods_generated;
 mod params;
 mod queue;
 mod runtime;
@@ -44,49 +47,6 @@ pub struct PlsClientBinding {
 
 fn raw(value: &Option<Unknown<'_>>) -> Option<napi_value> {
     value.as_ref().map(|v| v.raw())
-}
-
-/// The nine methods of the original: `(params = {}, options = {})` -> Promise,
-/// each one action of the table in `pls_core::action`.
-macro_rules! rpc_methods {
-    ($($(#[$doc:meta])* $name:ident => $method:literal;)*) => {
-        #[napi]
-        impl PlsClientBinding {
-            $(
-                $(#[$doc])*
-                #[napi]
-                pub fn $name(
-                    &self,
-                    env: &Env,
-                    params: Option<Unknown<'_>>,
-                    options: Option<Unknown<'_>>,
-                ) -> Result<Resolved> {
-                    self.invoke(env, $method, params, options)
-                }
-            )*
-        }
-    };
-}
-
-rpc_methods! {
-    /// BindAxb: bind A and B to a secret number X.
-    bind_axb => "bindAxb";
-    /// BindAxn: bind A to a secret number X for any caller.
-    bind_axn => "bindAxn";
-    /// BindAxnExtension: bind A to a shared X with an extension.
-    bind_axn_extension => "bindAxnExtension";
-    /// BuySecretNo: add a number to a pool.
-    buy_secret_no => "buySecretNo";
-    /// ReleaseSecretNo: remove a number from a pool.
-    release_secret_no => "releaseSecretNo";
-    /// QueryRecordFileDownloadUrl: where a call recording can be downloaded.
-    query_record_file_download_url => "queryRecordFileDownloadUrl";
-    /// QuerySubscriptionDetail: one binding's details.
-    query_subscription_detail => "querySubscriptionDetail";
-    /// UnbindSubscription: end a binding.
-    unbind_subscription => "unbindSubscription";
-    /// UpdateSubscription: change a binding (OperateType says what).
-    update_subscription => "updateSubscription";
 }
 
 #[napi]

@@ -11,54 +11,9 @@ pub struct Action {
     pub required: &'static [&'static str],
 }
 
-/// The nine dyplsapi methods of `@alicloud/pls-sdk`, in the original's order of checks.
-pub const ACTIONS: &[Action] = &[
-    Action {
-        method: "bindAxb",
-        name: "BindAxb",
-        required: &["PhoneNoA", "PhoneNoB", "Expiration"],
-    },
-    Action {
-        method: "bindAxn",
-        name: "BindAxn",
-        required: &["PhoneNoA", "Expiration"],
-    },
-    Action {
-        method: "bindAxnExtension",
-        name: "BindAxnExtension",
-        required: &["PhoneNoA", "Expiration"],
-    },
-    Action {
-        method: "buySecretNo",
-        name: "BuySecretNo",
-        required: &["PoolKey", "SpecId", "City"],
-    },
-    Action {
-        method: "releaseSecretNo",
-        name: "ReleaseSecretNo",
-        required: &["PoolKey", "SecretNo"],
-    },
-    Action {
-        method: "queryRecordFileDownloadUrl",
-        name: "QueryRecordFileDownloadUrl",
-        required: &["CallId"],
-    },
-    Action {
-        method: "querySubscriptionDetail",
-        name: "QuerySubscriptionDetail",
-        required: &["SubsId", "PhoneNoX"],
-    },
-    Action {
-        method: "unbindSubscription",
-        name: "UnbindSubscription",
-        required: &["SubsId", "SecretNo"],
-    },
-    Action {
-        method: "updateSubscription",
-        name: "UpdateSubscription",
-        required: &["SubsId", "PhoneNoX", "OperateType"],
-    },
-];
+/// Every dyplsapi action: the original's nine with their checks, and the rest
+/// of the API description with the params it marks as required.
+pub use crate::actions_generated::ACTIONS;
 
 /// The dybaseapi action that hands out temporary MNS credentials.
 pub const QUERY_TOKEN_FOR_MNS_QUEUE: Action = Action {
@@ -91,5 +46,47 @@ mod tests {
             Some(&["PhoneNoA", "PhoneNoB", "Expiration"][..])
         );
         assert!(by_method("receiveMsg").is_none());
+    }
+
+    #[test]
+    fn the_original_nine_keep_their_checks() {
+        let expected: [(&str, &[&str]); 9] = [
+            ("bindAxb", &["PhoneNoA", "PhoneNoB", "Expiration"]),
+            ("bindAxn", &["PhoneNoA", "Expiration"]),
+            ("bindAxnExtension", &["PhoneNoA", "Expiration"]),
+            ("buySecretNo", &["PoolKey", "SpecId", "City"]),
+            ("releaseSecretNo", &["PoolKey", "SecretNo"]),
+            ("queryRecordFileDownloadUrl", &["CallId"]),
+            ("querySubscriptionDetail", &["SubsId", "PhoneNoX"]),
+            ("unbindSubscription", &["SubsId", "SecretNo"]),
+            ("updateSubscription", &["SubsId", "PhoneNoX", "OperateType"]),
+        ];
+        for (method, required) in expected {
+            assert_eq!(
+                by_method(method).map(|a| a.required),
+                Some(required),
+                "{method}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_whole_api_is_in_the_table() {
+        assert_eq!(ACTIONS.len(), 60);
+        assert_eq!(
+            by_method("bindAXBCall").map(|a| (a.name, a.required)),
+            Some((
+                "BindAXBCall",
+                &["AuthId", "CustomerPoolKey", "Expiration", "ReqId", "TelA"][..]
+            ))
+        );
+        assert_eq!(
+            by_method("bindAxg").map(|a| a.required),
+            Some(&["Expiration", "GroupId", "PhoneNoA"][..])
+        );
+        let mut names: Vec<&str> = ACTIONS.iter().map(|a| a.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ACTIONS.len(), "each action once");
     }
 }

@@ -174,7 +174,12 @@ pub async fn calls(State(app): State<Arc<App>>, body: Bytes) -> Response {
             ))
         }
     };
-    let intercepted = routed.binding.is_none();
+    // A blacklist of the binding's pool refuses the call before it is put through.
+    let refusal = match (&routed.binding, app.model.lock()) {
+        (Some(b), Ok(m)) => m.blacklist_refusal(&b.pool_key, &request.caller, &routed.peer),
+        _ => None,
+    };
+    let intercepted = routed.binding.is_none() || refusal.is_some();
     let answered = answered && !intercepted;
     let now = app.clock.now_ms();
     let call_id = format!(
@@ -204,7 +209,7 @@ pub async fn calls(State(app): State<Arc<App>>, body: Bytes) -> Response {
     } else {
         20_000
     };
-    let report = json!({
+    let mut report = json!({
         "pool_key": pool_key,
         "sub_id": sub_id,
         "call_id": call_id,
@@ -212,7 +217,7 @@ pub async fn calls(State(app): State<Arc<App>>, body: Bytes) -> Response {
         "secret_no": request.secret_no,
         "peer_no": request.called.clone().filter(|c| c.len() > 4).unwrap_or(routed.peer.clone()),
         "called_display_no": request.secret_no,
-        "call_type": request.call_type.unwrap_or(routed.call_type),
+        "call_type": request.call_type.unwrap_or(if refusal.is_some() { 4 } else { routed.call_type }),
         "call_time": at(0),
         "start_time": if answered { at(3000) } else { at(0) },
         "call_out_time": if intercepted { String::new() } else { at(1000) },
@@ -221,12 +226,17 @@ pub async fn calls(State(app): State<Arc<App>>, body: Bytes) -> Response {
         "release_time": at(release_ms),
         "sms_number": 0,
         "release_dir": if answered { 1 } else { 0 },
-        "release_cause": if intercepted { 31 } else { release_cause },
-        "unconnected_cause": if intercepted { 2 } else if answered { 0 } else { 4 },
+        "release_cause": if refusal.is_some() { 21 } else if intercepted { 31 } else { release_cause },
+        // 1 refused by a blacklist, 2 no binding, 4 not answered.
+        "unconnected_cause": if refusal.is_some() { 1 } else if intercepted { 2 } else if answered { 0 } else { 4 },
         "record_url": record_url,
         "ring_record_url": "",
         "out_id": out_id,
     });
+    if let Some(r) = &refusal {
+        report["control_type"] = json!("BLACKLIST");
+        report["control_msg"] = json!(format!("{} {}", r.black_type, r.black_no));
+    }
     enqueue(&app, "SecretReport", &report);
     let recording = record.then(|| json!({ "pool_key": pool_key, "sub_id": sub_id, "call_id": call_id, "call_time": now, "out_id": out_id }));
     if let Some(r) = &recording {

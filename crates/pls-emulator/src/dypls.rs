@@ -39,6 +39,8 @@ pub enum BindKind {
     Axn,
     /// Anyone calling X and dialling the extension reaches A.
     AxnExtension,
+    /// A and the numbers of a group (GroupId) reach each other through X.
+    Axg,
 }
 
 /// One binding (subscription) of phone numbers to a secret number X.
@@ -112,11 +114,24 @@ pub struct Route {
 /// The whole business state.
 #[derive(Debug)]
 pub struct Model {
-    pools: BTreeMap<String, Pool>,
-    bindings: BTreeMap<u64, Binding>,
-    calls: HashMap<String, CallRecord>,
+    pub(crate) pools: BTreeMap<String, Pool>,
+    pub(crate) bindings: BTreeMap<u64, Binding>,
+    pub(crate) calls: HashMap<String, CallRecord>,
     next_subs_id: u64,
     next_number_serial: u64,
+    /// The state of the actions beyond the original nine (groups, locks,
+    /// blacklists, track numbers, ...).
+    pub(crate) extra: crate::actions::Extra,
+}
+
+/// Where a new binding goes and who is in it.
+pub(crate) struct Slot<'a> {
+    pub kind: BindKind,
+    pub pool_key: &'a str,
+    pub a: &'a str,
+    pub b: &'a str,
+    pub x: String,
+    pub extension: String,
 }
 
 const CALL_RESTRICTS: [&str; 3] = [
@@ -125,7 +140,7 @@ const CALL_RESTRICTS: [&str; 3] = [
     "CONTROL_CLEAR_DISABLE",
 ];
 
-fn require<'a>(p: &'a Params, key: &str) -> Result<&'a str, BizError> {
+pub(crate) fn require<'a>(p: &'a Params, key: &str) -> Result<&'a str, BizError> {
     match p.get(key) {
         Some(v) if !v.is_empty() => Ok(v),
         _ => Err(biz(
@@ -153,7 +168,7 @@ pub fn validate_phone(phone: &str) -> Result<(), BizError> {
 
 /// Expiration must be a Beijing `YYYY-MM-DD HH:mm:ss` more than a minute
 /// after the business clock.
-fn parse_expiration(value: &str, now_ms: i64) -> Result<i64, BizError> {
+pub(crate) fn parse_expiration(value: &str, now_ms: i64) -> Result<i64, BizError> {
     match parse_beijing(value) {
         Some(ms) if ms > now_ms + 60_000 => Ok(ms),
         Some(_) => Err(biz(
@@ -167,7 +182,7 @@ fn parse_expiration(value: &str, now_ms: i64) -> Result<i64, BizError> {
     }
 }
 
-fn parse_bool(value: Option<&str>) -> Result<bool, BizError> {
+pub(crate) fn parse_bool(value: Option<&str>) -> Result<bool, BizError> {
     match value {
         None | Some("") => Ok(false),
         Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
@@ -179,7 +194,7 @@ fn parse_bool(value: Option<&str>) -> Result<bool, BizError> {
     }
 }
 
-fn one(key: &str, value: Value) -> Map<String, Value> {
+pub(crate) fn one(key: &str, value: Value) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert(key.to_string(), value);
     m
@@ -206,16 +221,21 @@ impl Model {
             calls: HashMap::new(),
             next_subs_id: 1_000_000_000_001,
             next_number_serial: 1,
+            extra: crate::actions::Extra::default(),
         }
     }
 
-    fn pool(&self, key: &str) -> Result<&Pool, BizError> {
+    pub(crate) fn pool(&self, key: &str) -> Result<&Pool, BizError> {
         self.pools
             .get(key)
             .ok_or_else(|| biz("isv.POOLKEY_NOT_EXISTS", format!("号池不存在: {key}")))
     }
 
-    fn active_on<'a>(&'a self, x: &'a str, now_ms: i64) -> impl Iterator<Item = &'a Binding> + 'a {
+    pub(crate) fn active_on<'a>(
+        &'a self,
+        x: &'a str,
+        now_ms: i64,
+    ) -> impl Iterator<Item = &'a Binding> + 'a {
         self.bindings
             .values()
             .filter(move |b| b.secret_no == x && b.is_active(now_ms))
@@ -223,9 +243,15 @@ impl Model {
 
     /// Whether X can take a new binding of `kind` for `parties` without
     /// making a call to X ambiguous.
-    fn x_accepts(&self, x: &str, kind: BindKind, parties: &[&str], now_ms: i64) -> bool {
+    pub(crate) fn x_accepts(&self, x: &str, kind: BindKind, parties: &[&str], now_ms: i64) -> bool {
+        // A locked number takes no new binding.
+        if self.extra.is_locked(x) {
+            return false;
+        }
         self.active_on(x, now_ms).all(|b| match (kind, b.kind) {
-            (BindKind::Axb, BindKind::Axb) => !parties.iter().any(|p| b.involves(p)),
+            (BindKind::Axb | BindKind::Axg, BindKind::Axb | BindKind::Axg) => {
+                !parties.iter().any(|p| !p.is_empty() && b.involves(p))
+            }
             (BindKind::AxnExtension, BindKind::AxnExtension) => b.phone_no_a != parties[0],
             _ => false,
         })
@@ -233,7 +259,7 @@ impl Model {
 
     /// Picks X: PhoneNoX when given, else ExpectCity's numbers first, then
     /// the rest of the pool.
-    fn choose_x(
+    pub(crate) fn choose_x(
         &self,
         p: &Params,
         pool_key: &str,
@@ -247,6 +273,12 @@ impl Model {
                 return Err(biz(
                     "isv.NO_NOT_EXIST",
                     format!("号码不存在: {x} is not in pool {pool_key}"),
+                ));
+            }
+            if self.extra.is_locked(x) {
+                return Err(biz(
+                    "isv.NO_AVAILABLE_NUMBER",
+                    format!("无可用号码: {x} is locked"),
                 ));
             }
             if !self.x_accepts(x, kind, parties, now_ms) {
@@ -283,23 +315,57 @@ impl Model {
             b,
             expire_ms,
         } = match kind {
-            BindKind::Axb => axb_parties(p, now_ms)?,
+            BindKind::Axb | BindKind::Axg => axb_parties(p, now_ms)?,
             BindKind::Axn | BindKind::AxnExtension => axn_parties(p, now_ms)?,
         };
         let wanted_extension = match kind {
             BindKind::AxnExtension => wanted_extension(p)?,
-            BindKind::Axb | BindKind::Axn => None,
+            BindKind::Axb | BindKind::Axn | BindKind::Axg => None,
         };
         // X must not already route a call from these parties elsewhere.
         let exclusive: &[&str] = match kind {
-            BindKind::Axb => &[a, b],
+            BindKind::Axb | BindKind::Axg => &[a, b],
             BindKind::Axn | BindKind::AxnExtension => &[a],
         };
         let x = self.choose_x(p, pool_key, kind, exclusive, now_ms)?;
         let extension = match kind {
             BindKind::AxnExtension => self.free_extension(&x, wanted_extension, now_ms)?,
-            BindKind::Axb | BindKind::Axn => String::new(),
+            BindKind::Axb | BindKind::Axn | BindKind::Axg => String::new(),
         };
+        let binding = self.new_binding(
+            p,
+            Slot {
+                kind,
+                pool_key,
+                a,
+                b,
+                x,
+                extension,
+            },
+            expire_ms,
+            now_ms,
+        )?;
+        Ok(Self::bind_dto(&binding))
+    }
+
+    /// Stores a binding of `slot` until `expire_ms`, with the options every
+    /// kind of binding takes from `p`. The SubsId is spent only once every
+    /// param has been accepted.
+    pub(crate) fn new_binding(
+        &mut self,
+        p: &Params,
+        slot: Slot,
+        expire_ms: i64,
+        now_ms: i64,
+    ) -> Result<Binding, BizError> {
+        let Slot {
+            kind,
+            pool_key,
+            a,
+            b,
+            x,
+            extension,
+        } = slot;
         let call_restrict = p.get("CallRestrict").unwrap_or("").to_string();
         if !call_restrict.is_empty() && !CALL_RESTRICTS.contains(&call_restrict.as_str()) {
             return Err(biz(
@@ -327,13 +393,17 @@ impl Model {
             asr_model_id: p.get("ASRModelId").unwrap_or("").to_string(),
             released: false,
         };
-        let dto = one(
-            "SecretBindDTO",
-            json!({"SubsId": binding.subs_id, "SecretNo": binding.secret_no, "Extension": binding.extension}),
-        );
-        self.bindings.insert(self.next_subs_id, binding);
+        self.bindings.insert(self.next_subs_id, binding.clone());
         self.next_subs_id += 1;
-        Ok(dto)
+        Ok(binding)
+    }
+
+    /// A binding's `SecretBindDTO`, as every bind action answers it.
+    pub(crate) fn bind_dto(b: &Binding) -> Map<String, Value> {
+        one(
+            "SecretBindDTO",
+            json!({"SubsId": b.subs_id, "SecretNo": b.secret_no, "Extension": b.extension}),
+        )
     }
 
     /// The extension for a new binding on `x`: the one asked for if it is
@@ -378,7 +448,7 @@ impl Model {
     }
 
     /// Finds a binding by SubsId and checks that it is on `x`.
-    fn binding_mut(&mut self, subs_id: &str, x: &str) -> Result<&mut Binding, BizError> {
+    pub(crate) fn binding_mut(&mut self, subs_id: &str, x: &str) -> Result<&mut Binding, BizError> {
         let binding = subs_id
             .parse::<u64>()
             .ok()
@@ -652,6 +722,18 @@ impl Model {
                     }
                 }
                 BindKind::Axn if b.phone_no_a != caller => axn = Some(b),
+                BindKind::Axg if b.phone_no_a == caller && !b.phone_no_b.is_empty() => {
+                    return Route {
+                        binding: Some(b.clone()),
+                        peer: b.phone_no_b.clone(),
+                        call_type: 0,
+                    }
+                }
+                BindKind::Axg
+                    if b.phone_no_b == caller || self.extra.group_has(&b.group_id, caller) =>
+                {
+                    axn = Some(b)
+                }
                 BindKind::AxnExtension
                     if extension == Some(b.extension.as_str()) && b.phone_no_a != caller =>
                 {

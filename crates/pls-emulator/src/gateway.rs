@@ -37,6 +37,7 @@ impl Product {
 }
 
 /// An action the gateway knows, with the parameters it insists on.
+#[derive(Clone, Copy)]
 struct ActionSpec {
     name: &'static str,
     product: Product,
@@ -233,11 +234,7 @@ fn business_response(request_id: &str, result: ActionResult) -> Response {
 
 /// Runs every gateway check up to (not including) the nonce; returns the
 /// action's spec.
-fn verify(
-    app: &App,
-    method: &Method,
-    params: &Params,
-) -> Result<&'static ActionSpec, GatewayError> {
+fn verify(app: &App, method: &Method, params: &Params) -> Result<ActionSpec, GatewayError> {
     for name in COMMON_REQUIRED {
         if params.get(name).is_none_or(str::is_empty) {
             return Err(missing(name));
@@ -284,13 +281,21 @@ fn verify(
     Ok(find_spec(params))
 }
 
-/// The spec of the request's Action, or the stand-in for an unknown one.
-fn find_spec(params: &Params) -> &'static ActionSpec {
-    let action = params.get("Action").unwrap_or("");
-    ACTIONS
+/// The spec of the request's Action: the gateway's own table first, then
+/// the rest of the API's catalogue, else the stand-in for an unknown one.
+fn find_spec(params: &Params) -> ActionSpec {
+    let name = params.get("Action").unwrap_or("");
+    if let Some(spec) = ACTIONS.iter().find(|a| a.name == name) {
+        return *spec;
+    }
+    crate::actions::catalog_generated::CATALOG
         .iter()
-        .find(|a| a.name == action)
-        .unwrap_or(&UNKNOWN_ACTION)
+        .find(|(action, _)| *action == name)
+        .map_or(UNKNOWN_ACTION, |(action, required)| ActionSpec {
+            name: action,
+            product: Product::Dypls,
+            required,
+        })
 }
 
 /// Stands in for an Action the API lacks until the Version check has run,
@@ -302,10 +307,7 @@ const UNKNOWN_ACTION: ActionSpec = ActionSpec {
 };
 
 /// The checks after the nonce: version, action, action parameters.
-fn verify_action(
-    spec: &'static ActionSpec,
-    params: &Params,
-) -> Result<&'static ActionSpec, GatewayError> {
+fn verify_action(spec: ActionSpec, params: &Params) -> Result<ActionSpec, GatewayError> {
     if params.get("Version") != Some(API_VERSION) {
         return Err(gateway_error(
             400,
@@ -321,7 +323,7 @@ fn verify_action(
         ));
     }
     for name in spec.required {
-        if params.get(name).is_none_or(str::is_empty) {
+        if crate::actions::param(params, name).is_none_or(str::is_empty) {
             let mut e = missing(name);
             e.host = spec.product.host();
             return Err(e);
@@ -407,7 +409,7 @@ pub async fn handle(
     };
     let spec = match verified {
         Ok(spec) => spec,
-        Err(e) => return e.into_response(&request_id),
+        Err(e) => return formatted(e.into_response(&request_id), &params).await,
     };
     // Faults come after authentication (a bad request stays a bad request)
     // and before the nonce is spent, as a failing proxy would not spend it.
@@ -428,12 +430,13 @@ pub async fn handle(
             .map(|mut n| n.remember(key, real_now_ms()))
             .unwrap_or(true);
         if !fresh {
-            return gateway_error(
+            let response = gateway_error(
                 400,
                 "SignatureNonceUsed",
                 "Specified signature nonce was used already.",
             )
             .into_response(&request_id);
+            return formatted(response, &params).await;
         }
     }
     if params.get("Version") == Some(crate::sts::STS_VERSION) {
@@ -441,12 +444,13 @@ pub async fn handle(
     }
     let spec = match verify_action(spec, &params) {
         Ok(spec) => spec,
-        Err(e) => return e.into_response(&request_id),
+        Err(e) => return formatted(e.into_response(&request_id), &params).await,
     };
     if app.stateless {
         return stateless_response(spec.name, &request_id);
     }
-    business_response(&request_id, dispatch(&app, spec.name, &params))
+    let response = business_response(&request_id, dispatch(&app, spec.name, &params));
+    formatted(response, &params).await
 }
 
 /// Runs an action against the model.
@@ -471,10 +475,31 @@ fn dispatch(app: &App, action: &str, params: &Params) -> ActionResult {
         "QuerySubscriptionDetail" => model.query_detail(params, now),
         "UnbindSubscription" => model.unbind(params, now),
         "UpdateSubscription" => model.update(params, now),
-        _ => Err(BizError {
-            code: "isp.SYSTEM_ERROR",
-            message: "系统错误".into(),
-        }),
+        other => {
+            let cx = crate::actions::Context {
+                now_ms: now,
+                base_url: &app.base_url,
+            };
+            crate::actions::dispatch(&mut model, other, params, &cx).unwrap_or_else(|| {
+                Err(BizError {
+                    code: "isp.SYSTEM_ERROR",
+                    message: "系统错误".into(),
+                })
+            })
+        }
+    }
+}
+
+/// The reply in XML when the request asked for `Format=XML`.
+async fn formatted(response: Response, params: &Params<'_>) -> Response {
+    if params
+        .get("Format")
+        .is_some_and(|f| f.eq_ignore_ascii_case("XML"))
+    {
+        let action = params.get("Action").unwrap_or("");
+        crate::xml_reply::to_xml(response, action).await
+    } else {
+        response
     }
 }
 

@@ -21,6 +21,7 @@ use tower_service::Service;
 
 mod acs3;
 mod action_result;
+mod actions;
 mod activity;
 mod clock;
 mod console;
@@ -36,6 +37,7 @@ mod params;
 mod queue_names;
 mod signature;
 mod sts;
+mod xml_reply;
 
 use clock::{parse_beijing, BusinessClock};
 use dypls::Model;

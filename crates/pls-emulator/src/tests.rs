@@ -1117,3 +1117,58 @@ async fn console_page_call_log_and_queue_contents() {
     );
     emu.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn format_xml_answers_successes_and_errors_in_xml() {
+    let emu = start_at("2018-08-01 00:00:00").await;
+    let mut bind = BIND.to_vec();
+    bind.push(("Format", "XML"));
+    let r = rpc(&emu, DEMO_ACCESS_KEY_SECRET, &bind).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.headers.contains("content-type: text/xml"),
+        "{}",
+        r.headers
+    );
+    assert!(
+        r.body
+            .starts_with("<?xml version='1.0' encoding='UTF-8'?><BindAxbResponse><RequestId>"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("<Code>OK</Code>") && r.body.contains("<SecretBindDTO><SubsId>"));
+
+    // A business error and a gateway error are both <Error> documents.
+    let mut illegal = bind.clone();
+    illegal.push(("PhoneNoA", "12"));
+    let r = rpc(&emu, DEMO_ACCESS_KEY_SECRET, &illegal).await;
+    assert!(
+        r.body.contains("<Error>") && r.body.contains("<Code>isv.MOBILE_NUMBER_ILLEGAL</Code>"),
+        "{}",
+        r.body
+    );
+    let r = rpc(&emu, "wrong", &bind).await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("<Error><RequestId>")
+            && r.body.contains("<Code>SignatureDoesNotMatch</Code>")
+    );
+
+    // The actions beyond the original nine are served, with their own mandatory params.
+    let r = rpc(
+        &emu,
+        DEMO_ACCESS_KEY_SECRET,
+        &[("Action", "CreateAxgGroup")],
+    )
+    .await;
+    assert_eq!(r.json()["Code"], "MissingPoolKey");
+    let r = rpc(
+        &emu,
+        DEMO_ACCESS_KEY_SECRET,
+        &[("Action", "CreateAxgGroup"), ("PoolKey", "FC100000xxxxxx")],
+    )
+    .await;
+    assert_eq!(r.json()["Code"], "OK");
+    assert!(r.json()["GroupId"].is_u64());
+    emu.stop().await;
+}
