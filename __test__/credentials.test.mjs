@@ -379,22 +379,3 @@ test('ACS3-HMAC-SHA256: the emulator accepts GET and POST, with static and tempo
   assert.throws(() => native({ accessKeyId: DEMO.id, secretAccessKey: DEMO.secret, signatureAlgorithm: 'MD5' }), { name: 'TypeError', message: /signatureAlgorithm/ })
 })
 
-test("Aliyun's official Python SDK, in its default ACS3 mode and in v2, binds against the emulator", async (t) => {
-  const python = process.env.PLS_TEST_PYTHON || 'python3'
-  const proc = spawn(python, [path.join(here, 'support', 'python-sdk-bind.py'), emu.url], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  proc.stdout.on('data', (d) => (stdout += d))
-  proc.stderr.on('data', (d) => (stderr += d))
-  const code = await new Promise((resolve) => {
-    proc.on('error', () => resolve('missing'))
-    proc.on('close', resolve)
-  })
-  if (code === 'missing' || code === 3) {
-    t.skip(`${python} or its alibabacloud-dyplsapi20170525 package is not installed`)
-    return
-  }
-  assert.equal(code, 0, stderr)
-  const lines = stdout.trim().split('\n').map((line) => JSON.parse(line))
-  assert.deepEqual(lines, [{ mode: 'default', code: 'OK' }, { mode: 'v2', code: 'OK' }])
-})

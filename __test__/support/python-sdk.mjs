@@ -12,6 +12,13 @@ const PYTHON = process.env.PYTHON || 'python3'
 
 /** Why the Python SDK cannot run here, or null when it can. */
 export function pythonSdkMissing() {
+  const reason = probePythonSdk()
+  // CI installs the package: there, its absence is a failure, not a skip.
+  if (reason && process.env.PLS_TEST_PYTHON_SDK === '1') throw new Error(`PLS_TEST_PYTHON_SDK=1, but ${reason}`)
+  return reason
+}
+
+function probePythonSdk() {
   const probe = spawnSync(PYTHON, ['-c', 'import alibabacloud_dyplsapi20170525, alibabacloud_tea_openapi'], { encoding: 'utf8' })
   if (probe.error) return `${PYTHON} is not available (${probe.error.code}); install Python 3 and pip install alibabacloud-dyplsapi20170525==2.5.1`
   if (probe.status !== 0) return 'the Python package alibabacloud-dyplsapi20170525 is not installed (pip install alibabacloud-dyplsapi20170525==2.5.1)'
