@@ -1,5 +1,5 @@
-// pls-native's own behaviour beyond the original: SPEC section 5
-// (improvements), failures that must reject cleanly, and worker safety.
+// pls-native's own behaviour beyond the original: its deliberate
+// improvements, failures that must reject cleanly, and worker safety.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
@@ -47,7 +47,7 @@ test('an endpoint that is not a base URL is a TypeError naming the option', () =
   assert.throws(() => new PLSClient({ ...KEYS, endpoint: 'dyplsapi.aliyuncs.com' }), (err) => err instanceof TypeError && /"endpoint"/.test(err.message))
 })
 
-test('undefined and null params are left out; as required keys they throw (improvement 1)', async () => {
+test('undefined and null params are left out; as required keys they throw', async () => {
   server.reply({ status: 200, body: '{"Code":"OK"}' })
   server.take()
   await client().bindAxb({ ...BIND, OutId: undefined, ExpectCity: null, List: [undefined, 'b'] })
@@ -60,7 +60,7 @@ test('undefined and null params are left out; as required keys they throw (impro
   assert.throws(() => client().bindAxb({ ...BIND, Expiration: null }), { name: 'TypeError', message: 'parameter "Expiration" is required' })
 })
 
-test('credentials and endpoint from the environment (improvements 3 and 4)', () => {
+test('credentials and endpoint from the environment', () => {
   const script = `
     const C = require(${JSON.stringify(path.join(here, '..', 'index.js'))})
     const c = new C()
@@ -87,7 +87,7 @@ test('securityToken is sent and signed', async () => {
   assert.ok(signatureVerifies(captured, SECRET))
 })
 
-test('the secret appears in no inspect, JSON, error or message (improvement 5)', async () => {
+test('the secret appears in no inspect, JSON, error or message', async () => {
   const c = client()
   assert.ok(!util.inspect(c, { showHidden: true, depth: 5 }).includes(SECRET))
   assert.ok(!JSON.stringify(c).includes(SECRET))

@@ -212,7 +212,7 @@ test('result keys keep the server order, nested too', async () => {
   assert.deepEqual(Object.keys(b.outcome.value.SecretBindDTO), ['SubsId', 'Extension', 'SecretNo'])
 })
 
-test('integers beyond 2^53 keep every digit (improvement 7)', async () => {
+test('integers beyond 2^53 keep every digit', async () => {
   server.reply({ status: 200, body: '{"Code":"OK","ChargeId":12345678901234567890123,"Small":42,"Frac":1.25}' })
   // The original hands back a BigNumber (JSON: "1.2345678901234567890123e+22");
   // pls-native the plain digits as a string. Same number, every digit kept.

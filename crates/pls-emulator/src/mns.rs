@@ -1,6 +1,6 @@
 //! MNS queues at `/queues/{queue}/messages`: ReceiveMessage with long
 //! polling and visibility timeouts, DeleteMessage by ReceiptHandle, the
-//! request signature check, and the XML documents of SPEC section 4.
+//! request signature check, and MNS's XML reply and error documents.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,5 +1,5 @@
-//! Signature verification, written from SPEC sections 3 and 4 on purpose
-//! apart from the client's signer, so that a bug in one cannot hide in the
+//! Signature verification, written from the published RPC and MNS signing
+//! rules on purpose apart from the client's signer, so that a bug in one cannot hide in the
 //! other.
 
 use base64::Engine;
@@ -36,7 +36,7 @@ pub fn encode(s: &str) -> String {
 pub fn rpc_string_to_sign(method: &str, params: &[(&str, &str)]) -> String {
     let mut encoded: Vec<(String, String)> =
         params.iter().map(|(k, v)| (encode(k), encode(v))).collect();
-    // Sorting by the encoded key is the SPEC's rule; it matches the
+    // Sorting by the encoded key is the published rule; it matches the
     // original's raw-key sort for every key made of unreserved characters.
     encoded.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     let mut canonical =
