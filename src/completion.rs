@@ -74,7 +74,10 @@ fn check(status: sys::napi_status, what: &str) -> Result<()> {
     if status == sys::Status::napi_ok {
         Ok(())
     } else {
-        Err(Error::new(Status::from(status), format!("N-API call failed: {what}")))
+        Err(Error::new(
+            Status::from(status),
+            format!("N-API call failed: {what}"),
+        ))
     }
 }
 
@@ -82,7 +85,10 @@ fn channel(env: napi_env) -> Result<Channel> {
     if let Some(channel) = CHANNEL.with(|slot| slot.borrow().clone()) {
         return Ok(channel);
     }
-    let state = Box::into_raw(Box::new(JsThreadState { tsfn: Cell::new(ptr::null_mut()), pending: Cell::new(0) }));
+    let state = Box::into_raw(Box::new(JsThreadState {
+        tsfn: Cell::new(ptr::null_mut()),
+        pending: Cell::new(0),
+    }));
     let name = js::make_string(env, "pls-native")?;
     let mut tsfn = ptr::null_mut();
     let created = check(
@@ -114,7 +120,10 @@ fn channel(env: napi_env) -> Result<Channel> {
     }
     let shared: Shared = Arc::new(Mutex::new(Some(TsfnHandle(tsfn))));
     let hook_arg = Arc::into_raw(Arc::clone(&shared)) as *mut c_void;
-    check(unsafe { sys::napi_add_env_cleanup_hook(env, Some(close_on_teardown), hook_arg) }, "add cleanup hook")?;
+    check(
+        unsafe { sys::napi_add_env_cleanup_hook(env, Some(close_on_teardown), hook_arg) },
+        "add cleanup hook",
+    )?;
     let channel = Channel { shared, state };
     CHANNEL.with(|slot| *slot.borrow_mut() = Some(channel.clone()));
     Ok(channel)
@@ -122,7 +131,11 @@ fn channel(env: napi_env) -> Result<Channel> {
 
 /// Runs `future` on the runtime and returns a promise that `to_js` settles
 /// with its output, on this JS thread.
-pub fn spawn<F, T>(env: napi_env, future: F, to_js: fn(napi_env, T) -> Result<Settlement>) -> Result<napi_value>
+pub fn spawn<F, T>(
+    env: napi_env,
+    future: F,
+    to_js: fn(napi_env, T) -> Result<Settlement>,
+) -> Result<napi_value>
 where
     F: Future<Output = T> + Send + 'static,
     T: Send + 'static,
@@ -131,7 +144,10 @@ where
     let channel = channel(env)?;
     let mut deferred = ptr::null_mut();
     let mut promise = ptr::null_mut();
-    check(unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) }, "create promise")?;
+    check(
+        unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) },
+        "create promise",
+    )?;
 
     let state = unsafe { &*channel.state };
     let pending = state.pending.get();
@@ -146,7 +162,11 @@ where
         let settle: Settle = match CatchPanic(future).await {
             Ok(output) => Box::new(move |env| to_js(env, output)),
             Err(()) => Box::new(|env| {
-                Ok(Settlement::Reject(js::make_error(env, "pls-native: internal error (a panic was caught)", false)?))
+                Ok(Settlement::Reject(js::make_error(
+                    env,
+                    "pls-native: internal error (a panic was caught)",
+                    false,
+                )?))
             }),
         };
         deliver(&shared, Box::new(Finished { deferred, settle }));
@@ -155,12 +175,18 @@ where
 }
 
 fn deliver(shared: &Shared, finished: Box<Finished>) {
-    let guard = shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let guard = shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let data = Box::into_raw(finished);
     let queued = match guard.as_ref() {
         Some(tsfn) => {
             let status = unsafe {
-                sys::napi_call_threadsafe_function(tsfn.0, data.cast(), sys::ThreadsafeFunctionCallMode::nonblocking)
+                sys::napi_call_threadsafe_function(
+                    tsfn.0,
+                    data.cast(),
+                    sys::ThreadsafeFunctionCallMode::nonblocking,
+                )
             };
             status == sys::Status::napi_ok
         }
@@ -172,7 +198,12 @@ fn deliver(shared: &Shared, finished: Box<Finished>) {
     }
 }
 
-unsafe extern "C" fn settle_on_js_thread(env: napi_env, _js_callback: napi_value, context: *mut c_void, data: *mut c_void) {
+unsafe extern "C" fn settle_on_js_thread(
+    env: napi_env,
+    _js_callback: napi_value,
+    context: *mut c_void,
+    data: *mut c_void,
+) {
     let finished = unsafe { Box::from_raw(data.cast::<Finished>()) };
     if env.is_null() {
         // The channel is being torn down with this call still queued.
@@ -180,9 +211,9 @@ unsafe extern "C" fn settle_on_js_thread(env: napi_env, _js_callback: napi_value
     }
     let deferred = finished.deferred as sys::napi_deferred;
     let settlement = (finished.settle)(env).or_else(|err| {
-        let reason = js::take_exception(env)
-            .map(Ok)
-            .unwrap_or_else(|| js::make_error(env, &format!("pls-native: {}", err.reason), false))?;
+        let reason = js::take_exception(env).map(Ok).unwrap_or_else(|| {
+            js::make_error(env, &format!("pls-native: {}", err.reason), false)
+        })?;
         Ok::<_, Error>(Settlement::Reject(reason))
     });
     unsafe {
@@ -206,9 +237,14 @@ unsafe extern "C" fn free_state(_env: napi_env, data: *mut c_void, _hint: *mut c
 
 unsafe extern "C" fn close_on_teardown(arg: *mut c_void) {
     let shared = unsafe { Arc::from_raw(arg as *const Mutex<Option<TsfnHandle>>) };
-    let taken = shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+    let taken = shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
     if let Some(tsfn) = taken {
-        unsafe { sys::napi_release_threadsafe_function(tsfn.0, sys::ThreadsafeFunctionReleaseMode::abort) };
+        unsafe {
+            sys::napi_release_threadsafe_function(tsfn.0, sys::ThreadsafeFunctionReleaseMode::abort)
+        };
     }
     CHANNEL.with(|slot| slot.borrow_mut().take());
 }

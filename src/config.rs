@@ -14,11 +14,18 @@ use crate::params::read_timeouts;
 /// original's TypeErrors for missing credentials.
 pub fn read_client_config(env: napi_env, options: Option<napi_value>) -> Result<ClientConfig> {
     let options = match options {
-        Some(value) if !js::is_nullish(env, value)? && js::type_of(env, value)? == sys::ValueType::napi_object => Some(value),
+        Some(value)
+            if !js::is_nullish(env, value)?
+                && js::type_of(env, value)? == sys::ValueType::napi_object =>
+        {
+            Some(value)
+        }
         _ => None,
     };
     let text = |key: &str| -> Result<Option<String>> {
-        let Some(object) = options else { return Ok(None) };
+        let Some(object) = options else {
+            return Ok(None);
+        };
         match js::get(env, object, key)? {
             value if js::is_truthy(env, value)? => Ok(Some(js::to_string(env, value)?)),
             _ => Ok(None),
@@ -26,13 +33,21 @@ pub fn read_client_config(env: napi_env, options: Option<napi_value>) -> Result<
     };
     let env_var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
 
-    let Some(access_key_id) = text("accessKeyId")?.or_else(|| env_var("ALIBABA_CLOUD_ACCESS_KEY_ID")) else {
-        return Err(js::throw_type_error(env, "parameter \"accessKeyId\" is required"));
+    let Some(access_key_id) =
+        text("accessKeyId")?.or_else(|| env_var("ALIBABA_CLOUD_ACCESS_KEY_ID"))
+    else {
+        return Err(js::throw_type_error(
+            env,
+            "parameter \"accessKeyId\" is required",
+        ));
     };
     let Some(access_key_secret) =
         text("secretAccessKey")?.or_else(|| env_var("ALIBABA_CLOUD_ACCESS_KEY_SECRET"))
     else {
-        return Err(js::throw_type_error(env, "parameter \"secretAccessKey\" is required"));
+        return Err(js::throw_type_error(
+            env,
+            "parameter \"secretAccessKey\" is required",
+        ));
     };
     let security_token = text("securityToken")?.or_else(|| env_var("ALIBABA_CLOUD_SECURITY_TOKEN"));
 
@@ -44,9 +59,17 @@ pub fn read_client_config(env: napi_env, options: Option<napi_value>) -> Result<
     )
     .map_err(|err| js::throw_type_error(env, &err.to_string()))?;
 
-    let mut config = ClientConfig::new(Credentials { access_key_id, access_key_secret, security_token });
+    let mut config = ClientConfig::new(Credentials {
+        access_key_id,
+        access_key_secret,
+        security_token,
+    });
     config.endpoints = endpoints;
-    config.user_agent = format!("{} pls-native/{}", config.user_agent, env!("CARGO_PKG_VERSION"));
+    config.user_agent = format!(
+        "{} pls-native/{}",
+        config.user_agent,
+        env!("CARGO_PKG_VERSION")
+    );
     config.sdk_client = format!("pls-native: {}", env!("CARGO_PKG_VERSION"));
     if let Some(object) = options {
         let (connect, read) = read_timeouts(env, object)?;
@@ -59,4 +82,3 @@ pub fn read_client_config(env: napi_env, options: Option<napi_value>) -> Result<
     }
     Ok(config)
 }
-

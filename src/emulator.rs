@@ -30,7 +30,11 @@ impl EmulatorHandle {
     /// Stops serving; resolves once the listener is closed. Idempotent.
     #[napi]
     pub fn stop(&self, env: &Env) -> Result<Resolved> {
-        let running = self.running.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
         let promise = completion::spawn(
             env.raw(),
             async move {
@@ -49,14 +53,29 @@ impl EmulatorHandle {
 #[cfg_attr(test, allow(dead_code))]
 #[napi]
 pub fn start_emulator(env: &Env, config_json: String) -> Result<Resolved> {
-    let config: EmulatorConfig = serde_json::from_str(&config_json)
-        .map_err(|err| napi::Error::new(napi::Status::InvalidArg, format!("emulator options: {err}")))?;
-    let promise = completion::spawn(env.raw(), pls_emulator::start(config), |env, started| match started {
-        Ok(running) => {
-            let handle = EmulatorHandle { url: running.url(), running: Mutex::new(Some(running)) };
-            Ok(Settlement::Resolve(unsafe { EmulatorHandle::to_napi_value(env, handle)? }))
-        }
-        Err(err) => Ok(Settlement::Reject(js::make_error(env, &err.to_string(), false)?)),
+    let config: EmulatorConfig = serde_json::from_str(&config_json).map_err(|err| {
+        napi::Error::new(napi::Status::InvalidArg, format!("emulator options: {err}"))
     })?;
+    let promise =
+        completion::spawn(
+            env.raw(),
+            pls_emulator::start(config),
+            |env, started| match started {
+                Ok(running) => {
+                    let handle = EmulatorHandle {
+                        url: running.url(),
+                        running: Mutex::new(Some(running)),
+                    };
+                    Ok(Settlement::Resolve(unsafe {
+                        EmulatorHandle::to_napi_value(env, handle)?
+                    }))
+                }
+                Err(err) => Ok(Settlement::Reject(js::make_error(
+                    env,
+                    &err.to_string(),
+                    false,
+                )?)),
+            },
+        )?;
     Ok(Resolved(promise))
 }

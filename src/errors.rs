@@ -18,7 +18,9 @@ pub fn to_js_error(env: napi_env, err: &SdkError) -> Result<napi_value> {
         js::set(env, error, "name", js::make_string(env, &err.name())?)?;
     }
     match err {
-        SdkError::Api { data, url, entry, .. } => {
+        SdkError::Api {
+            data, url, entry, ..
+        } => {
             // The original's `err.code` is the body's Code as parsed (400 stays a number).
             let code = match data.get("Code") {
                 Some(code) => js::from_json(env, code)?,
@@ -59,7 +61,12 @@ fn entry_to_js(env: napi_env, url: &str, entry: &HttpEntry) -> Result<napi_value
     let request = js::make_object(env)?;
     js::set(env, request, "headers", headers(&entry.request_headers)?)?;
     let response = js::make_object(env)?;
-    js::set(env, response, "statusCode", js::make_number(env, f64::from(entry.status))?)?;
+    js::set(
+        env,
+        response,
+        "statusCode",
+        js::make_number(env, f64::from(entry.status))?,
+    )?;
     js::set(env, response, "headers", headers(&entry.response_headers)?)?;
     let object = js::make_object(env)?;
     js::set(env, object, "url", js::make_string(env, url)?)?;
@@ -83,12 +90,21 @@ pub fn rejection(env: napi_env, err: &SdkError) -> napi::Error {
 pub fn argument_rejection(env: napi_env, err: napi::Error) -> Result<napi_value> {
     match js::take_exception(env) {
         Some(exception) => Ok(exception),
-        None => to_js_error(env, &SdkError::InvalidArgument { message: err.reason.clone() }),
+        None => to_js_error(
+            env,
+            &SdkError::InvalidArgument {
+                message: err.reason.clone(),
+            },
+        ),
     }
 }
 
 /// A call's outcome as its promise's settlement.
-pub fn settle<T>(env: napi_env, outcome: std::result::Result<T, SdkError>, to_js: impl FnOnce(napi_env, T) -> Result<napi_value>) -> Result<Settlement> {
+pub fn settle<T>(
+    env: napi_env,
+    outcome: std::result::Result<T, SdkError>,
+    to_js: impl FnOnce(napi_env, T) -> Result<napi_value>,
+) -> Result<Settlement> {
     match outcome {
         Ok(value) => Ok(Settlement::Resolve(to_js(env, value)?)),
         Err(err) => Ok(Settlement::Reject(to_js_error(env, &err)?)),

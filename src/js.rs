@@ -16,7 +16,10 @@ fn check(status: sys::napi_status, what: &str) -> Result<()> {
     if status == sys::Status::napi_ok {
         Ok(())
     } else {
-        Err(Error::new(Status::from(status), format!("N-API call failed: {what}")))
+        Err(Error::new(
+            Status::from(status),
+            format!("N-API call failed: {what}"),
+        ))
     }
 }
 
@@ -36,7 +39,10 @@ pub fn is_nullish(env: napi_env, value: napi_value) -> Result<bool> {
 /// `Array.isArray(value)`.
 pub fn is_array(env: napi_env, value: napi_value) -> Result<bool> {
     let mut result = false;
-    check(unsafe { sys::napi_is_array(env, value, &mut result) }, "isArray")?;
+    check(
+        unsafe { sys::napi_is_array(env, value, &mut result) },
+        "isArray",
+    )?;
     Ok(result)
 }
 
@@ -48,7 +54,10 @@ pub fn to_string(env: napi_env, value: napi_value) -> Result<String> {
         value
     } else {
         let mut coerced = ptr::null_mut();
-        check(unsafe { sys::napi_coerce_to_string(env, value, &mut coerced) }, "String(value)")?;
+        check(
+            unsafe { sys::napi_coerce_to_string(env, value, &mut coerced) },
+            "String(value)",
+        )?;
         coerced
     };
     string_value(env, string)
@@ -60,7 +69,10 @@ pub fn string_value(env: napi_env, string: napi_value) -> Result<String> {
     if text.contains('\u{FFFD}') && has_lone_surrogate(env, string)? {
         return Err(Error::new(
             Status::InvalidArg,
-            format!("{:?} contains a lone UTF-16 surrogate, which cannot be URL-encoded", text),
+            format!(
+                "{:?} contains a lone UTF-16 surrogate, which cannot be URL-encoded",
+                text
+            ),
         ));
     }
     Ok(text)
@@ -69,11 +81,16 @@ pub fn string_value(env: napi_env, string: napi_value) -> Result<String> {
 /// Whether a JS string holds an unpaired surrogate (V8 turns it into U+FFFD in UTF-8).
 fn has_lone_surrogate(env: napi_env, string: napi_value) -> Result<bool> {
     let mut len = 0;
-    check(unsafe { sys::napi_get_value_string_utf16(env, string, ptr::null_mut(), 0, &mut len) }, "string length")?;
+    check(
+        unsafe { sys::napi_get_value_string_utf16(env, string, ptr::null_mut(), 0, &mut len) },
+        "string length",
+    )?;
     let mut units = vec![0u16; len + 1];
     let mut written = 0;
     check(
-        unsafe { sys::napi_get_value_string_utf16(env, string, units.as_mut_ptr(), len + 1, &mut written) },
+        unsafe {
+            sys::napi_get_value_string_utf16(env, string, units.as_mut_ptr(), len + 1, &mut written)
+        },
         "string contents",
     )?;
     units.truncate(written);
@@ -83,11 +100,15 @@ fn has_lone_surrogate(env: napi_env, string: napi_value) -> Result<bool> {
 /// Takes the pending JS exception, if there is one.
 pub fn take_exception(env: napi_env) -> Option<napi_value> {
     let mut pending = false;
-    if unsafe { sys::napi_is_exception_pending(env, &mut pending) } != sys::Status::napi_ok || !pending {
+    if unsafe { sys::napi_is_exception_pending(env, &mut pending) } != sys::Status::napi_ok
+        || !pending
+    {
         return None;
     }
     let mut exception = ptr::null_mut();
-    if unsafe { sys::napi_get_and_clear_last_exception(env, &mut exception) } != sys::Status::napi_ok {
+    if unsafe { sys::napi_get_and_clear_last_exception(env, &mut exception) }
+        != sys::Status::napi_ok
+    {
         return None;
     }
     Some(exception)
@@ -100,7 +121,15 @@ pub fn read_string(env: napi_env, string: napi_value) -> Result<String> {
     let mut small = [0u8; 128];
     let mut written = 0;
     check(
-        unsafe { sys::napi_get_value_string_utf8(env, string, small.as_mut_ptr().cast(), small.len(), &mut written) },
+        unsafe {
+            sys::napi_get_value_string_utf8(
+                env,
+                string,
+                small.as_mut_ptr().cast(),
+                small.len(),
+                &mut written,
+            )
+        },
         "string contents",
     )?;
     let bytes = if written + 4 < small.len() {
@@ -114,13 +143,22 @@ pub fn read_string(env: napi_env, string: napi_value) -> Result<String> {
         )?;
         let mut buf = vec![0u8; len + 1];
         check(
-            unsafe { sys::napi_get_value_string_utf8(env, string, buf.as_mut_ptr().cast(), len + 1, &mut written) },
+            unsafe {
+                sys::napi_get_value_string_utf8(
+                    env,
+                    string,
+                    buf.as_mut_ptr().cast(),
+                    len + 1,
+                    &mut written,
+                )
+            },
             "string contents",
         )?;
         buf.truncate(written);
         buf
     };
-    String::from_utf8(bytes).map_err(|_| Error::new(Status::InvalidArg, "string is not valid UTF-8"))
+    String::from_utf8(bytes)
+        .map_err(|_| Error::new(Status::InvalidArg, "string is not valid UTF-8"))
 }
 
 /// `Object.keys(object)` with the values: own, enumerable, string keys, in JS order.
@@ -144,7 +182,10 @@ pub fn own_entries(env: napi_env, object: napi_value) -> Result<Vec<(String, nap
     for index in 0..length {
         let name = element(env, names, index)?;
         let mut value = ptr::null_mut();
-        check(unsafe { sys::napi_get_property(env, object, name, &mut value) }, "property value")?;
+        check(
+            unsafe { sys::napi_get_property(env, object, name, &mut value) },
+            "property value",
+        )?;
         entries.push((read_string(env, name)?, value));
     }
     Ok(entries)
@@ -154,26 +195,38 @@ pub fn own_entries(env: napi_env, object: napi_value) -> Result<Vec<(String, nap
 pub fn own_property(env: napi_env, object: napi_value, key: &str) -> Result<Option<napi_value>> {
     let name = make_string(env, key)?;
     let mut has = false;
-    check(unsafe { sys::napi_has_own_property(env, object, name, &mut has) }, "hasOwnProperty")?;
+    check(
+        unsafe { sys::napi_has_own_property(env, object, name, &mut has) },
+        "hasOwnProperty",
+    )?;
     if !has {
         return Ok(None);
     }
     let mut value = ptr::null_mut();
-    check(unsafe { sys::napi_get_property(env, object, name, &mut value) }, "property value")?;
+    check(
+        unsafe { sys::napi_get_property(env, object, name, &mut value) },
+        "property value",
+    )?;
     Ok(Some(value))
 }
 
 /// `array.length`.
 pub fn array_length(env: napi_env, array: napi_value) -> Result<u32> {
     let mut length = 0;
-    check(unsafe { sys::napi_get_array_length(env, array, &mut length) }, "array length")?;
+    check(
+        unsafe { sys::napi_get_array_length(env, array, &mut length) },
+        "array length",
+    )?;
     Ok(length)
 }
 
 /// `array[index]`.
 pub fn element(env: napi_env, array: napi_value, index: u32) -> Result<napi_value> {
     let mut value = ptr::null_mut();
-    check(unsafe { sys::napi_get_element(env, array, index, &mut value) }, "array element")?;
+    check(
+        unsafe { sys::napi_get_element(env, array, index, &mut value) },
+        "array element",
+    )?;
     Ok(value)
 }
 
@@ -181,7 +234,9 @@ pub fn element(env: napi_env, array: napi_value, index: u32) -> Result<napi_valu
 pub fn make_string(env: napi_env, text: &str) -> Result<napi_value> {
     let mut value = ptr::null_mut();
     check(
-        unsafe { sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut value) },
+        unsafe {
+            sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut value)
+        },
         "create string",
     )?;
     Ok(value)
@@ -190,23 +245,31 @@ pub fn make_string(env: napi_env, text: &str) -> Result<napi_value> {
 /// A JS number.
 pub fn make_number(env: napi_env, number: f64) -> Result<napi_value> {
     let mut value = ptr::null_mut();
-    check(unsafe { sys::napi_create_double(env, number, &mut value) }, "create number")?;
+    check(
+        unsafe { sys::napi_create_double(env, number, &mut value) },
+        "create number",
+    )?;
     Ok(value)
 }
 
 /// An empty plain object.
 pub fn make_object(env: napi_env) -> Result<napi_value> {
     let mut value = ptr::null_mut();
-    check(unsafe { sys::napi_create_object(env, &mut value) }, "create object")?;
+    check(
+        unsafe { sys::napi_create_object(env, &mut value) },
+        "create object",
+    )?;
     Ok(value)
 }
 
 /// `object[key] = value`.
 pub fn set(env: napi_env, object: napi_value, key: &str, value: napi_value) -> Result<()> {
     let name = make_string(env, key)?;
-    check(unsafe { sys::napi_set_property(env, object, name, value) }, "set property")
+    check(
+        unsafe { sys::napi_set_property(env, object, name, value) },
+        "set property",
+    )
 }
-
 
 /// A parsed JSON value as JS: key order kept, integers beyond 2^53 as
 /// decimal strings (every digit kept; `JSON.stringify` of the result then
@@ -215,7 +278,10 @@ pub fn from_json(env: napi_env, json: &Value) -> Result<napi_value> {
     let mut value = ptr::null_mut();
     match json {
         Value::Null => check(unsafe { sys::napi_get_null(env, &mut value) }, "null")?,
-        Value::Bool(b) => check(unsafe { sys::napi_get_boolean(env, *b, &mut value) }, "boolean")?,
+        Value::Bool(b) => check(
+            unsafe { sys::napi_get_boolean(env, *b, &mut value) },
+            "boolean",
+        )?,
         Value::Number(n) => {
             value = match classify_number(n) {
                 JsNumber::Double(d) => make_number(env, d)?,
@@ -224,10 +290,16 @@ pub fn from_json(env: napi_env, json: &Value) -> Result<napi_value> {
         }
         Value::String(s) => value = make_string(env, s)?,
         Value::Array(items) => {
-            check(unsafe { sys::napi_create_array_with_length(env, items.len(), &mut value) }, "array")?;
+            check(
+                unsafe { sys::napi_create_array_with_length(env, items.len(), &mut value) },
+                "array",
+            )?;
             for (index, item) in items.iter().enumerate() {
                 let item = from_json(env, item)?;
-                check(unsafe { sys::napi_set_element(env, value, index as u32, item) }, "set element")?;
+                check(
+                    unsafe { sys::napi_set_element(env, value, index as u32, item) },
+                    "set element",
+                )?;
             }
         }
         Value::Object(map) => {
@@ -273,16 +345,25 @@ pub fn throw_type_error(env: napi_env, message: &str) -> Error {
 pub fn get(env: napi_env, object: napi_value, key: &str) -> Result<napi_value> {
     let name = make_string(env, key)?;
     let mut value = ptr::null_mut();
-    check(unsafe { sys::napi_get_property(env, object, name, &mut value) }, "property value")?;
+    check(
+        unsafe { sys::napi_get_property(env, object, name, &mut value) },
+        "property value",
+    )?;
     Ok(value)
 }
 
 /// JS truthiness (`!!value`).
 pub fn is_truthy(env: napi_env, value: napi_value) -> Result<bool> {
     let mut coerced = ptr::null_mut();
-    check(unsafe { sys::napi_coerce_to_bool(env, value, &mut coerced) }, "Boolean(value)")?;
+    check(
+        unsafe { sys::napi_coerce_to_bool(env, value, &mut coerced) },
+        "Boolean(value)",
+    )?;
     let mut flag = false;
-    check(unsafe { sys::napi_get_value_bool(env, coerced, &mut flag) }, "boolean value")?;
+    check(
+        unsafe { sys::napi_get_value_bool(env, coerced, &mut flag) },
+        "boolean value",
+    )?;
     Ok(flag)
 }
 
@@ -292,14 +373,20 @@ pub fn number(env: napi_env, value: napi_value) -> Result<Option<f64>> {
         return Ok(None);
     }
     let mut n = f64::NAN;
-    check(unsafe { sys::napi_get_value_double(env, value, &mut n) }, "number value")?;
+    check(
+        unsafe { sys::napi_get_value_double(env, value, &mut n) },
+        "number value",
+    )?;
     Ok(Some(n))
 }
 
 /// `undefined`.
 pub fn undefined(env: napi_env) -> Result<napi_value> {
     let mut value = ptr::null_mut();
-    check(unsafe { sys::napi_get_undefined(env, &mut value) }, "undefined")?;
+    check(
+        unsafe { sys::napi_get_undefined(env, &mut value) },
+        "undefined",
+    )?;
     Ok(value)
 }
 
@@ -307,8 +394,14 @@ pub fn undefined(env: napi_env) -> Result<napi_value> {
 pub fn rejected_promise(env: napi_env, reason: napi_value) -> Result<napi_value> {
     let mut deferred = ptr::null_mut();
     let mut promise = ptr::null_mut();
-    check(unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) }, "create promise")?;
-    check(unsafe { sys::napi_reject_deferred(env, deferred, reason) }, "reject promise")?;
+    check(
+        unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) },
+        "create promise",
+    )?;
+    check(
+        unsafe { sys::napi_reject_deferred(env, deferred, reason) },
+        "reject promise",
+    )?;
     Ok(promise)
 }
 
@@ -317,7 +410,14 @@ pub fn rejected_promise(env: napi_env, reason: napi_value) -> Result<napi_value>
 pub fn parse_json(env: napi_env, text: &[u8]) -> Result<napi_value> {
     let mut string = ptr::null_mut();
     check(
-        unsafe { sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut string) },
+        unsafe {
+            sys::napi_create_string_utf8(
+                env,
+                text.as_ptr().cast(),
+                text.len() as isize,
+                &mut string,
+            )
+        },
         "create string",
     )?;
     let mut global = ptr::null_mut();
@@ -325,6 +425,9 @@ pub fn parse_json(env: napi_env, text: &[u8]) -> Result<napi_value> {
     let json = get(env, global, "JSON")?;
     let parse = get(env, json, "parse")?;
     let mut value = ptr::null_mut();
-    check(unsafe { sys::napi_call_function(env, json, parse, 1, &string, &mut value) }, "JSON.parse")?;
+    check(
+        unsafe { sys::napi_call_function(env, json, parse, 1, &string, &mut value) },
+        "JSON.parse",
+    )?;
     Ok(value)
 }

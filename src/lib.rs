@@ -91,30 +91,59 @@ impl PlsClientBinding {
     #[napi(constructor)]
     pub fn new(env: Env, options: Option<Unknown<'_>>) -> Result<Self> {
         let config = config::read_client_config(env.raw(), raw(&options))?;
-        let client = PlsClient::new(config).map_err(|err| js::throw_type_error(env.raw(), &err.to_string()))?;
-        Ok(PlsClientBinding { inner: Arc::new(client) })
+        let client = PlsClient::new(config)
+            .map_err(|err| js::throw_type_error(env.raw(), &err.to_string()))?;
+        Ok(PlsClientBinding {
+            inner: Arc::new(client),
+        })
     }
 
     /// Any other dyplsapi action of version 2017-05-25, signed and checked
     /// by the same rules: `client.request('QueryCallStatus', params, options)`.
     #[napi]
-    pub fn request(&self, env: &Env, action: String, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
+    pub fn request(
+        &self,
+        env: &Env,
+        action: String,
+        params: Option<Unknown<'_>>,
+        options: Option<Unknown<'_>>,
+    ) -> Result<Resolved> {
         self.prepare_and_spawn(env, action, &params, &options)
     }
 
     /// The original's `receiveMsg(type, queueName, waitSeconds = 10, isDel = false)`:
     /// type 0 SecretReport, 1 SecretRecording, 2 SecretSmsIntercept.
     #[napi]
-    pub fn receive_msg(&self, env: &Env, msg_type: Unknown<'_>, queue_name: Unknown<'_>, wait_seconds: Option<Unknown<'_>>, is_del: Option<Unknown<'_>>) -> Result<Resolved> {
-        let args = queue::ReceiveArgs::read(env.raw(), msg_type.raw(), queue_name.raw(), raw(&wait_seconds), raw(&is_del))?;
+    pub fn receive_msg(
+        &self,
+        env: &Env,
+        msg_type: Unknown<'_>,
+        queue_name: Unknown<'_>,
+        wait_seconds: Option<Unknown<'_>>,
+        is_del: Option<Unknown<'_>>,
+    ) -> Result<Resolved> {
+        let args = queue::ReceiveArgs::read(
+            env.raw(),
+            msg_type.raw(),
+            queue_name.raw(),
+            raw(&wait_seconds),
+            raw(&is_del),
+        )?;
         queue::receive(env, Arc::clone(&self.inner), args)
     }
 
     /// Deletes a received message by its ReceiptHandle (what `consume` does
     /// once a handler succeeds).
     #[napi]
-    pub fn delete_msg(&self, env: &Env, msg_type: Unknown<'_>, queue_name: Unknown<'_>, receipt_handle: String) -> Result<Resolved> {
-        let args = queue::ReceiveArgs::read(env.raw(), msg_type.raw(), queue_name.raw(), None, None)?;
+    pub fn delete_msg(
+        &self,
+        env: &Env,
+        msg_type: Unknown<'_>,
+        queue_name: Unknown<'_>,
+        receipt_handle: String,
+    ) -> Result<Resolved> {
+        let args =
+            queue::ReceiveArgs::read(env.raw(), msg_type.raw(), queue_name.raw(), None, None)?;
         queue::delete(env, Arc::clone(&self.inner), args, receipt_handle)
     }
 }
@@ -137,12 +166,23 @@ pub fn decode_message_body(env: Env, body_base64: String) -> Result<Resolved> {
 impl PlsClientBinding {
     /// Checks required keys synchronously (TypeError before any I/O), then
     /// hands the owned request to the runtime.
-    fn invoke(&self, env: &Env, method: &str, params: Option<Unknown<'_>>, options: Option<Unknown<'_>>) -> Result<Resolved> {
+    fn invoke(
+        &self,
+        env: &Env,
+        method: &str,
+        params: Option<Unknown<'_>>,
+        options: Option<Unknown<'_>>,
+    ) -> Result<Resolved> {
         let action: &Action = action::by_method(method)
             .ok_or_else(|| napi::Error::from_reason(format!("unknown method {method}")))?;
         let raw_env = env.raw();
         match params::missing_required(raw_env, raw(&params), action) {
-            Ok(Some(key)) => return Err(js::throw_type_error(raw_env, &format!("parameter \"{key}\" is required"))),
+            Ok(Some(key)) => {
+                return Err(js::throw_type_error(
+                    raw_env,
+                    &format!("parameter \"{key}\" is required"),
+                ))
+            }
             Ok(None) => {}
             Err(err) => return reject_now(raw_env, err),
         }
@@ -150,7 +190,13 @@ impl PlsClientBinding {
     }
 
     /// Reads params and options; a failure there rejects the promise.
-    fn prepare_and_spawn(&self, env: &Env, action: String, params: &Option<Unknown<'_>>, options: &Option<Unknown<'_>>) -> Result<Resolved> {
+    fn prepare_and_spawn(
+        &self,
+        env: &Env,
+        action: String,
+        params: &Option<Unknown<'_>>,
+        options: &Option<Unknown<'_>>,
+    ) -> Result<Resolved> {
         let raw_env = env.raw();
         let read = || -> Result<RpcRequest> {
             Ok(RpcRequest {
@@ -170,12 +216,16 @@ impl PlsClientBinding {
     fn spawn_rpc(&self, env: &Env, request: &RpcRequest) -> Result<Resolved> {
         let client = Arc::clone(&self.inner);
         let prepared = client.prepare(Service::Dypls, request);
-        let promise = completion::spawn(env.raw(), async move { client.execute_json(&prepared).await }, |env, outcome| {
-            errors::settle(env, outcome, |env, success| match success {
-                Success::Json(text) => js::parse_json(env, &text),
-                Success::Parsed(json) => js::from_json(env, &json),
-            })
-        })?;
+        let promise = completion::spawn(
+            env.raw(),
+            async move { client.execute_json(&prepared).await },
+            |env, outcome| {
+                errors::settle(env, outcome, |env, success| match success {
+                    Success::Json(text) => js::parse_json(env, &text),
+                    Success::Parsed(json) => js::from_json(env, &json),
+                })
+            },
+        )?;
         Ok(Resolved(promise))
     }
 }

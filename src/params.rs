@@ -12,13 +12,19 @@ use crate::js;
 
 /// The first required key that is missing, undefined or null (the caller
 /// throws the original's `TypeError('parameter "KEY" is required')`).
-pub fn missing_required(env: napi_env, params: Option<napi_value>, action: &Action) -> Result<Option<&'static str>> {
+pub fn missing_required(
+    env: napi_env,
+    params: Option<napi_value>,
+    action: &Action,
+) -> Result<Option<&'static str>> {
     for key in action.required {
         let present = match params {
-            Some(object) if is_object_like(env, object)? => match js::own_property(env, object, key)? {
-                Some(value) => !js::is_nullish(env, value)?,
-                None => false,
-            },
+            Some(object) if is_object_like(env, object)? => {
+                match js::own_property(env, object, key)? {
+                    Some(value) => !js::is_nullish(env, value)?,
+                    None => false,
+                }
+            }
             _ => false,
         };
         if !present {
@@ -30,7 +36,9 @@ pub fn missing_required(env: napi_env, params: Option<napi_value>, action: &Acti
 
 /// The caller's params in `Object.keys` order. `undefined`/`null` params mean `{}`.
 pub fn read_params(env: napi_env, params: Option<napi_value>) -> Result<Vec<(String, ParamValue)>> {
-    let Some(object) = params else { return Ok(Vec::new()) };
+    let Some(object) = params else {
+        return Ok(Vec::new());
+    };
     if js::is_nullish(env, object)? {
         return Ok(Vec::new());
     }
@@ -89,7 +97,9 @@ fn list_item(env: napi_env, value: napi_value) -> Result<ParamValue> {
 /// readTimeout, connectTimeout, headers. Unknown keys are ignored, as there.
 pub fn read_call_options(env: napi_env, options: Option<napi_value>) -> Result<CallOptions> {
     let mut out = CallOptions::default();
-    let Some(object) = options else { return Ok(out) };
+    let Some(object) = options else {
+        return Ok(out);
+    };
     if !is_object_like(env, object)? {
         return Ok(out);
     }
@@ -117,7 +127,10 @@ pub fn read_call_options(env: napi_env, options: Option<napi_value>) -> Result<C
 
 /// `timeout` sets both; `connectTimeout`/`readTimeout` set one each and win
 /// over `timeout`. Numbers or numeric strings, in milliseconds, as httpx reads them.
-pub fn read_timeouts(env: napi_env, object: napi_value) -> Result<(Option<Duration>, Option<Duration>)> {
+pub fn read_timeouts(
+    env: napi_env,
+    object: napi_value,
+) -> Result<(Option<Duration>, Option<Duration>)> {
     let both = millis(env, present(env, object, "timeout")?)?;
     let connect = millis(env, present(env, object, "connectTimeout")?)?;
     let read = millis(env, present(env, object, "readTimeout")?)?;
@@ -127,12 +140,18 @@ pub fn read_timeouts(env: napi_env, object: napi_value) -> Result<(Option<Durati
 /// `object[key]` unless it is undefined or null.
 fn present(env: napi_env, object: napi_value, key: &str) -> Result<Option<napi_value>> {
     let value = js::get(env, object, key)?;
-    Ok(if js::is_nullish(env, value)? { None } else { Some(value) })
+    Ok(if js::is_nullish(env, value)? {
+        None
+    } else {
+        Some(value)
+    })
 }
 
 fn is_false(env: napi_env, value: Option<napi_value>) -> Result<bool> {
     match value {
-        Some(value) if js::type_of(env, value)? == sys::ValueType::napi_boolean => Ok(!js::is_truthy(env, value)?),
+        Some(value) if js::type_of(env, value)? == sys::ValueType::napi_boolean => {
+            Ok(!js::is_truthy(env, value)?)
+        }
         _ => Ok(false),
     }
 }
@@ -141,8 +160,12 @@ fn millis(env: napi_env, value: Option<napi_value>) -> Result<Option<Duration>> 
     let Some(value) = value else { return Ok(None) };
     let number = match js::type_of(env, value)? {
         sys::ValueType::napi_number => js::number(env, value)?.unwrap_or(f64::NAN),
-        sys::ValueType::napi_string => js::to_string(env, value)?.trim().parse().unwrap_or(f64::NAN),
+        sys::ValueType::napi_string => js::to_string(env, value)?
+            .trim()
+            .parse()
+            .unwrap_or(f64::NAN),
         _ => f64::NAN,
     };
-    Ok((number.is_finite() && number >= 0.0).then(|| Duration::from_millis(number.ceil().max(1.0) as u64)))
+    Ok((number.is_finite() && number >= 0.0)
+        .then(|| Duration::from_millis(number.ceil().max(1.0) as u64)))
 }

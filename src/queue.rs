@@ -13,7 +13,12 @@ use crate::{completion, errors, js, Resolved};
 /// `{ code, headers: {}, body }` where body holds the Message's children as strings.
 fn reply_to_js(env: napi_env, reply: &MnsReply) -> Result<napi_value> {
     let object = js::make_object(env)?;
-    js::set(env, object, "code", js::make_number(env, f64::from(reply.code))?)?;
+    js::set(
+        env,
+        object,
+        "code",
+        js::make_number(env, f64::from(reply.code))?,
+    )?;
     let headers = js::make_object(env)?;
     for (name, value) in &reply.headers {
         js::set(env, headers, name, js::make_string(env, value)?)?;
@@ -55,16 +60,27 @@ impl ReceiveArgs {
         let number = |value: napi_value| -> Result<f64> {
             Ok(match js::number(env, value)? {
                 Some(n) => n,
-                None => js::to_string(env, value)?.trim().parse().unwrap_or(f64::NAN),
+                None => js::to_string(env, value)?
+                    .trim()
+                    .parse()
+                    .unwrap_or(f64::NAN),
             })
         };
         let kind = number(msg_type)?;
         // Out of range stays out of range (u32::MAX), so the core names it.
-        let msg_type = if kind.fract() == 0.0 && (0.0..3.0).contains(&kind) { kind as u32 } else { u32::MAX };
+        let msg_type = if kind.fract() == 0.0 && (0.0..3.0).contains(&kind) {
+            kind as u32
+        } else {
+            u32::MAX
+        };
         let wait_seconds = match wait_seconds {
             Some(value) if !js::is_nullish(env, value)? => {
                 let wait = number(value)?;
-                if wait.is_finite() && wait > 0.0 { wait.min(f64::from(u32::MAX)) as u32 } else { 0 }
+                if wait.is_finite() && wait > 0.0 {
+                    wait.min(f64::from(u32::MAX)) as u32
+                } else {
+                    0
+                }
             }
             _ => 10,
         };
@@ -72,7 +88,12 @@ impl ReceiveArgs {
             Some(value) => js::is_truthy(env, value)?,
             None => false,
         };
-        Ok(ReceiveArgs { msg_type, queue_name: js::to_string(env, queue_name)?, wait_seconds, delete })
+        Ok(ReceiveArgs {
+            msg_type,
+            queue_name: js::to_string(env, queue_name)?,
+            wait_seconds,
+            delete,
+        })
     }
 }
 
@@ -80,17 +101,35 @@ impl ReceiveArgs {
 pub fn receive(env: &Env, client: Arc<PlsClient>, args: ReceiveArgs) -> Result<Resolved> {
     let promise = completion::spawn(
         env.raw(),
-        async move { client.receive_msg(args.msg_type, &args.queue_name, args.wait_seconds, args.delete).await },
+        async move {
+            client
+                .receive_msg(
+                    args.msg_type,
+                    &args.queue_name,
+                    args.wait_seconds,
+                    args.delete,
+                )
+                .await
+        },
         |env, outcome| errors::settle(env, outcome, |env, reply| reply_to_js(env, &reply)),
     )?;
     Ok(Resolved(promise))
 }
 
 /// Deletes one received message by its ReceiptHandle; resolves to undefined.
-pub fn delete(env: &Env, client: Arc<PlsClient>, args: ReceiveArgs, receipt_handle: String) -> Result<Resolved> {
+pub fn delete(
+    env: &Env,
+    client: Arc<PlsClient>,
+    args: ReceiveArgs,
+    receipt_handle: String,
+) -> Result<Resolved> {
     let promise = completion::spawn(
         env.raw(),
-        async move { client.delete_msg(args.msg_type, &args.queue_name, &receipt_handle).await },
+        async move {
+            client
+                .delete_msg(args.msg_type, &args.queue_name, &receipt_handle)
+                .await
+        },
         |env, outcome| errors::settle(env, outcome, |env, ()| js::undefined(env)),
     )?;
     Ok(Resolved(promise))

@@ -13,20 +13,59 @@ pub struct Action {
 
 /// The nine dyplsapi methods of `@alicloud/pls-sdk`, in the original's order of checks.
 pub const ACTIONS: &[Action] = &[
-    Action { method: "bindAxb", name: "BindAxb", required: &["PhoneNoA", "PhoneNoB", "Expiration"] },
-    Action { method: "bindAxn", name: "BindAxn", required: &["PhoneNoA", "Expiration"] },
-    Action { method: "bindAxnExtension", name: "BindAxnExtension", required: &["PhoneNoA", "Expiration"] },
-    Action { method: "buySecretNo", name: "BuySecretNo", required: &["PoolKey", "SpecId", "City"] },
-    Action { method: "releaseSecretNo", name: "ReleaseSecretNo", required: &["PoolKey", "SecretNo"] },
-    Action { method: "queryRecordFileDownloadUrl", name: "QueryRecordFileDownloadUrl", required: &["CallId"] },
-    Action { method: "querySubscriptionDetail", name: "QuerySubscriptionDetail", required: &["SubsId", "PhoneNoX"] },
-    Action { method: "unbindSubscription", name: "UnbindSubscription", required: &["SubsId", "SecretNo"] },
-    Action { method: "updateSubscription", name: "UpdateSubscription", required: &["SubsId", "PhoneNoX", "OperateType"] },
+    Action {
+        method: "bindAxb",
+        name: "BindAxb",
+        required: &["PhoneNoA", "PhoneNoB", "Expiration"],
+    },
+    Action {
+        method: "bindAxn",
+        name: "BindAxn",
+        required: &["PhoneNoA", "Expiration"],
+    },
+    Action {
+        method: "bindAxnExtension",
+        name: "BindAxnExtension",
+        required: &["PhoneNoA", "Expiration"],
+    },
+    Action {
+        method: "buySecretNo",
+        name: "BuySecretNo",
+        required: &["PoolKey", "SpecId", "City"],
+    },
+    Action {
+        method: "releaseSecretNo",
+        name: "ReleaseSecretNo",
+        required: &["PoolKey", "SecretNo"],
+    },
+    Action {
+        method: "queryRecordFileDownloadUrl",
+        name: "QueryRecordFileDownloadUrl",
+        required: &["CallId"],
+    },
+    Action {
+        method: "querySubscriptionDetail",
+        name: "QuerySubscriptionDetail",
+        required: &["SubsId", "PhoneNoX"],
+    },
+    Action {
+        method: "unbindSubscription",
+        name: "UnbindSubscription",
+        required: &["SubsId", "SecretNo"],
+    },
+    Action {
+        method: "updateSubscription",
+        name: "UpdateSubscription",
+        required: &["SubsId", "PhoneNoX", "OperateType"],
+    },
 ];
 
 /// The dybaseapi action that hands out temporary MNS credentials.
-pub const QUERY_TOKEN_FOR_MNS_QUEUE: Action =
-    Action { method: "queryTokenForMnsQueue", name: "QueryTokenForMnsQueue", required: &["MessageType"] };
+pub const QUERY_TOKEN_FOR_MNS_QUEUE: Action = Action {
+    method: "queryTokenForMnsQueue",
+    name: "QueryTokenForMnsQueue",
+    required: &["MessageType"],
+};
 
 /// The API version every dyplsapi and dybaseapi call is made with.
 pub const API_VERSION: &str = "2017-05-25";
@@ -47,7 +86,10 @@ mod tests {
             lowered[..1].make_ascii_lowercase();
             assert_eq!(lowered, action.method);
         }
-        assert_eq!(by_method("bindAxb").map(|a| a.required), Some(&["PhoneNoA", "PhoneNoB", "Expiration"][..]));
+        assert_eq!(
+            by_method("bindAxb").map(|a| a.required),
+            Some(&["PhoneNoA", "PhoneNoB", "Expiration"][..])
+        );
         assert!(by_method("receiveMsg").is_none());
     }
 }

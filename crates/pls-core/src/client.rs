@@ -8,8 +8,8 @@ use serde_json::Value;
 use crate::config::{ClientConfig, Service};
 use crate::error::{HttpEntry, SdkError};
 use crate::http::{self, Exchange, Reply};
-use crate::response::Success;
 use crate::queue::TokenCache;
+use crate::response::Success;
 use crate::rpc::{make_nonce, RpcRequest, SignedRequest, SigningContext};
 use crate::timefmt::rpc_timestamp_now;
 
@@ -37,7 +37,11 @@ impl PlsClient {
     /// A client for `config`, on the process-wide pool for its connect timeout.
     pub fn new(config: ClientConfig) -> Result<Self, SdkError> {
         let http = http::shared_client(config.connect_timeout)?;
-        Ok(PlsClient { config, http, mns_tokens: Arc::new(TokenCache::new()) })
+        Ok(PlsClient {
+            config,
+            http,
+            mns_tokens: Arc::new(TokenCache::new()),
+        })
     }
 
     /// The configuration this client was built with.
@@ -74,7 +78,11 @@ impl PlsClient {
     /// caller's strings are freed on the thread that made them.
     pub fn prepare(&self, service: Service, request: &RpcRequest) -> PreparedCall {
         let (connect_timeout, read_timeout) = self.timeouts(request);
-        PreparedCall { signed: self.sign(service, request), connect_timeout, read_timeout }
+        PreparedCall {
+            signed: self.sign(service, request),
+            connect_timeout,
+            read_timeout,
+        }
     }
 
     /// Sends one RPC call and applies the original's result rule.
@@ -92,8 +100,13 @@ impl PlsClient {
     pub async fn execute_json(&self, prepared: &PreparedCall) -> Result<Success, SdkError> {
         let reply = self.send(prepared).await?;
         let signed = &prepared.signed;
-        crate::response::interpret_fast(&signed.action, &signed.url, reply.status, reply.body.clone())
-            .map_err(|err| with_entry(err, signed, &reply))
+        crate::response::interpret_fast(
+            &signed.action,
+            &signed.url,
+            reply.status,
+            reply.body.clone(),
+        )
+        .map_err(|err| with_entry(err, signed, &reply))
     }
 
     /// Sends a prepared call and hands back the raw reply.
@@ -131,11 +144,21 @@ impl PlsClient {
 /// Attaches the exchange to an API error, as the original's `err.entry`.
 fn with_entry(err: SdkError, signed: &SignedRequest, reply: &Reply) -> SdkError {
     match err {
-        SdkError::Api { code, message, data, url, .. } => {
-            let mut response_headers: Vec<(String, String)> = Vec::with_capacity(reply.headers.len());
+        SdkError::Api {
+            code,
+            message,
+            data,
+            url,
+            ..
+        } => {
+            let mut response_headers: Vec<(String, String)> =
+                Vec::with_capacity(reply.headers.len());
             for (name, value) in &reply.headers {
                 let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-                match response_headers.iter_mut().find(|(n, _)| n == name.as_str()) {
+                match response_headers
+                    .iter_mut()
+                    .find(|(n, _)| n == name.as_str())
+                {
                     Some((_, joined)) => {
                         joined.push_str(", ");
                         joined.push_str(&value);
@@ -144,11 +167,21 @@ fn with_entry(err: SdkError, signed: &SignedRequest, reply: &Reply) -> SdkError 
                 }
             }
             let entry = HttpEntry {
-                request_headers: signed.headers.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.clone())).collect(),
+                request_headers: signed
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+                    .collect(),
                 status: reply.status,
                 response_headers,
             };
-            SdkError::Api { code, message, data, url, entry: Some(Box::new(entry)) }
+            SdkError::Api {
+                code,
+                message,
+                data,
+                url,
+                entry: Some(Box::new(entry)),
+            }
         }
         other => other,
     }
@@ -201,30 +234,53 @@ mod tests {
 
     #[tokio::test]
     async fn an_error_body_rejects_whatever_the_status() {
-        let (url, server) = serve(Some(r#"{"Code":"isv.BIND_CONFLICT","Message":"conflict"}"#)).await;
+        let (url, server) =
+            serve(Some(r#"{"Code":"isv.BIND_CONFLICT","Message":"conflict"}"#)).await;
         let request = RpcRequest::new("BindAxb", vec![("PhoneNoA".into(), ParamValue::from("1"))]);
-        let err = client(&url, 3000).call(Service::Dypls, &request).await.unwrap_err();
+        let err = client(&url, 3000)
+            .call(Service::Dypls, &request)
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "isv.BIND_CONFLICT");
         match &err {
-            SdkError::Api { entry: Some(entry), .. } => {
+            SdkError::Api {
+                entry: Some(entry), ..
+            } => {
                 assert_eq!(entry.status, 400);
-                assert!(entry.response_headers.contains(&("content-type".into(), "application/json".into())));
-                assert!(entry.request_headers.contains(&("x-acs-action".into(), "BindAxb".into())));
+                assert!(entry
+                    .response_headers
+                    .contains(&("content-type".into(), "application/json".into())));
+                assert!(entry
+                    .request_headers
+                    .contains(&("x-acs-action".into(), "BindAxb".into())));
             }
             other => panic!("expected an API error with its entry, got {other:?}"),
         }
         let seen = server.await.unwrap().join("");
-        assert!(seen.starts_with("GET /?AccessKeyId=id&Action=BindAxb&"), "{seen}");
-        assert!(seen.contains("x-acs-action: BindAxb") && seen.contains("x-acs-version: 2017-05-25"), "{seen}");
+        assert!(
+            seen.starts_with("GET /?AccessKeyId=id&Action=BindAxb&"),
+            "{seen}"
+        );
+        assert!(
+            seen.contains("x-acs-action: BindAxb") && seen.contains("x-acs-version: 2017-05-25"),
+            "{seen}"
+        );
     }
 
     #[tokio::test]
     async fn a_silent_server_times_out() {
         let (url, _server) = serve(None).await;
         let started = std::time::Instant::now();
-        let err = client(&url, 200).call(Service::Dypls, &RpcRequest::new("BindAxb", vec![])).await.unwrap_err();
+        let err = client(&url, 200)
+            .call(Service::Dypls, &RpcRequest::new("BindAxb", vec![]))
+            .await
+            .unwrap_err();
         assert!(err.is_timeout(), "{err:?}");
-        assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[tokio::test]
@@ -232,7 +288,10 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         drop(listener);
-        let err = client(&url, 1000).call(Service::Dypls, &RpcRequest::new("BindAxb", vec![])).await.unwrap_err();
+        let err = client(&url, 1000)
+            .call(Service::Dypls, &RpcRequest::new("BindAxb", vec![]))
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "SDK.ConnectionFailed", "{err}");
         assert!(!err.to_string().contains("secret"));
     }

@@ -45,7 +45,10 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("access_key_id", &self.access_key_id)
             .field("access_key_secret", &"<hidden>")
-            .field("security_token", &self.security_token.as_ref().map(|_| "<hidden>"))
+            .field(
+                "security_token",
+                &self.security_token.as_ref().map(|_| "<hidden>"),
+            )
             .finish()
     }
 }
@@ -81,10 +84,14 @@ impl Endpoints {
         shared: Option<&str>,
     ) -> Result<Endpoints, SdkError> {
         let shared = shared.filter(|s| !s.is_empty());
-        let pick = |explicit: Option<&str>, default: &str, what: &str| -> Result<String, SdkError> {
-            let chosen = explicit.filter(|s| !s.is_empty()).or(shared).unwrap_or(default);
-            validate_endpoint(chosen, what)
-        };
+        let pick =
+            |explicit: Option<&str>, default: &str, what: &str| -> Result<String, SdkError> {
+                let chosen = explicit
+                    .filter(|s| !s.is_empty())
+                    .or(shared)
+                    .unwrap_or(default);
+                validate_endpoint(chosen, what)
+            };
         Ok(Endpoints {
             dypls: pick(dypls, DEFAULT_DYPLS_ENDPOINT, "endpoint")?,
             dybase: pick(dybase, DEFAULT_DYBASE_ENDPOINT, "dybaseEndpoint")?,
@@ -189,6 +196,9 @@ mod tests {
             security_token: Some("TOKEN".into()),
         };
         let text = format!("{:?}", ClientConfig::new(creds));
-        assert!(!text.contains("TOPSECRET") && !text.contains("TOKEN"), "{text}");
+        assert!(
+            !text.contains("TOPSECRET") && !text.contains("TOKEN"),
+            "{text}"
+        );
     }
 }

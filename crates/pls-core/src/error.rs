@@ -21,17 +21,43 @@ pub enum SdkError {
         entry: Option<Box<HttpEntry>>,
     },
     /// No answer in time. `phase` says whether the connection or the response was late.
-    Timeout { action: String, url: String, phase: TimeoutPhase, millis: u64 },
+    Timeout {
+        action: String,
+        url: String,
+        phase: TimeoutPhase,
+        millis: u64,
+    },
     /// The connection could not be made (refused, DNS, TLS).
-    Connect { action: String, url: String, cause: String },
+    Connect {
+        action: String,
+        url: String,
+        cause: String,
+    },
     /// The connection broke, or the body could not be read.
-    Network { action: String, url: String, cause: String },
+    Network {
+        action: String,
+        url: String,
+        cause: String,
+    },
     /// The body is not the JSON (or XML) the protocol promises.
-    InvalidResponse { action: String, url: String, status: u16, cause: String },
+    InvalidResponse {
+        action: String,
+        url: String,
+        status: u16,
+        cause: String,
+    },
     /// Bad input that the caller can fix (bad endpoint, bad option).
     InvalidArgument { message: String },
     /// The MNS service answered with an `<Error>` document.
-    Mns { code: String, message: String, request_id: String, host_id: String, status: u16, method: String, url: String },
+    Mns {
+        code: String,
+        message: String,
+        request_id: String,
+        host_id: String,
+        status: u16,
+        method: String,
+        url: String,
+    },
     /// A temporary token response without AccessKeyId, AccessKeySecret and SecurityToken.
     TokenFailed,
 }
@@ -84,7 +110,14 @@ impl SdkError {
 
     /// True for failures where the request may never have reached the service.
     pub fn is_connect(&self) -> bool {
-        matches!(self, SdkError::Connect { .. } | SdkError::Timeout { phase: TimeoutPhase::Connect, .. })
+        matches!(
+            self,
+            SdkError::Connect { .. }
+                | SdkError::Timeout {
+                    phase: TimeoutPhase::Connect,
+                    ..
+                }
+        )
     }
 
     /// True when the call ran out of time.
@@ -163,7 +196,10 @@ mod tests {
         };
         let text = err.to_string();
         assert!(text.starts_with("BindAxb: ReadTimeout"), "{text}");
-        assert!(text.contains("https://dyplsapi.aliyuncs.com") && !text.contains("Signature"), "{text}");
+        assert!(
+            text.contains("https://dyplsapi.aliyuncs.com") && !text.contains("Signature"),
+            "{text}"
+        );
         assert_eq!(err.code(), "SDK.Timeout");
         assert!(err.is_timeout() && !err.is_connect());
     }

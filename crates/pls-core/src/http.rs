@@ -18,7 +18,9 @@ pub fn shared_client(connect_timeout: Duration) -> Result<reqwest::Client, SdkEr
         let _ = rustls::crypto::ring::default_provider().install_default();
         Mutex::new(HashMap::new())
     });
-    let mut clients = clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut clients = clients
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(client) = clients.get(&connect_timeout) {
         return Ok(client.clone());
     }
@@ -29,7 +31,9 @@ pub fn shared_client(connect_timeout: Duration) -> Result<reqwest::Client, SdkEr
         // The original ignores proxy variables; so do we, for the same requests.
         .no_proxy()
         .build()
-        .map_err(|err| SdkError::InvalidArgument { message: format!("cannot build the HTTP client: {err}") })?;
+        .map_err(|err| SdkError::InvalidArgument {
+            message: format!("cannot build the HTTP client: {err}"),
+        })?;
     clients.insert(connect_timeout, client.clone());
     Ok(client)
 }
@@ -67,8 +71,13 @@ pub struct Reply {
 /// connection; a new connection must also open within the connect timeout,
 /// and nothing waits longer than the larger of the two.
 pub async fn send(client: &reqwest::Client, mut exchange: Exchange<'_>) -> Result<Reply, SdkError> {
-    let method = reqwest::Method::from_bytes(exchange.method.as_bytes()).map_err(|_| SdkError::InvalidArgument {
-        message: format!("{}: {:?} is not an HTTP method", exchange.action, exchange.method),
+    let method = reqwest::Method::from_bytes(exchange.method.as_bytes()).map_err(|_| {
+        SdkError::InvalidArgument {
+            message: format!(
+                "{}: {:?} is not an HTTP method",
+                exchange.action, exchange.method
+            ),
+        }
     })?;
     let mut builder = client.request(method, exchange.url);
     for (name, value) in exchange.headers {
@@ -78,7 +87,11 @@ pub async fn send(client: &reqwest::Client, mut exchange: Exchange<'_>) -> Resul
         builder = builder.body(body);
     }
     let request = builder.build().map_err(|err| SdkError::InvalidArgument {
-        message: format!("{}: cannot build the request: {}", exchange.action, error_chain(&err)),
+        message: format!(
+            "{}: cannot build the request: {}",
+            exchange.action,
+            error_chain(&err)
+        ),
     })?;
 
     let deadline = exchange.read_timeout.max(exchange.connect_timeout);
@@ -87,7 +100,11 @@ pub async fn send(client: &reqwest::Client, mut exchange: Exchange<'_>) -> Resul
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response.bytes().await?;
-        Ok::<_, reqwest::Error>(Reply { status, headers, body })
+        Ok::<_, reqwest::Error>(Reply {
+            status,
+            headers,
+            body,
+        })
     };
     match tokio::time::timeout(deadline, work).await {
         Ok(Ok(reply)) => Ok(reply),
@@ -116,11 +133,24 @@ fn map_reqwest_error(exchange: &Exchange<'_>, err: &reqwest::Error) -> SdkError 
         } else {
             (TimeoutPhase::Read, exchange.read_timeout)
         };
-        SdkError::Timeout { action, url, phase, millis: millis.as_millis() as u64 }
+        SdkError::Timeout {
+            action,
+            url,
+            phase,
+            millis: millis.as_millis() as u64,
+        }
     } else if err.is_connect() {
-        SdkError::Connect { action, url, cause: error_chain(err) }
+        SdkError::Connect {
+            action,
+            url,
+            cause: error_chain(err),
+        }
     } else {
-        SdkError::Network { action, url, cause: error_chain(err) }
+        SdkError::Network {
+            action,
+            url,
+            cause: error_chain(err),
+        }
     }
 }
 

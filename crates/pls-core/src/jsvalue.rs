@@ -67,7 +67,11 @@ pub fn js_number_string(d: f64) -> String {
     if d.is_nan() {
         "NaN".into()
     } else if d.is_infinite() {
-        if d > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+        if d > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
     } else if d == 0.0 {
         "0".into()
     } else if d.fract() == 0.0 && d.abs() < 1e21 {
@@ -95,7 +99,10 @@ mod tests {
     #[test]
     fn numbers_follow_json_bigint() {
         assert_eq!(classify_number(&num("200")), JsNumber::Double(200.0));
-        assert_eq!(classify_number(&num("9007199254740991")), JsNumber::Double(9007199254740991.0));
+        assert_eq!(
+            classify_number(&num("9007199254740991")),
+            JsNumber::Double(9007199254740991.0)
+        );
         assert_eq!(
             classify_number(&num("9007199254740993")),
             JsNumber::BigInteger("9007199254740993".into())
@@ -105,7 +112,10 @@ mod tests {
             JsNumber::BigInteger("-123456789012345678901234567890".into())
         );
         // A literal with a fraction or exponent is a double, as in json-bigint.
-        assert_eq!(classify_number(&num("12345678901234567890.5")), JsNumber::Double(12345678901234567890.5));
+        assert_eq!(
+            classify_number(&num("12345678901234567890.5")),
+            JsNumber::Double(12345678901234567890.5)
+        );
         assert_eq!(classify_number(&num("1.5")), JsNumber::Double(1.5));
     }
 
@@ -115,7 +125,10 @@ mod tests {
         assert_eq!(js_string(Some(&json!(null))), "null");
         assert_eq!(js_string(Some(&json!(true))), "true");
         assert_eq!(js_string(Some(&json!(400))), "400");
-        assert_eq!(js_string(Some(&serde_json::from_str::<Value>("200.0").unwrap())), "200");
+        assert_eq!(
+            js_string(Some(&serde_json::from_str::<Value>("200.0").unwrap())),
+            "200"
+        );
         assert_eq!(js_string(Some(&json!(1.5))), "1.5");
         assert_eq!(js_string(Some(&json!({"a": 1}))), "[object Object]");
         assert_eq!(js_string(Some(&json!([1, null, "x"]))), "1,,x");

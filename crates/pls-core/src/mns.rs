@@ -48,7 +48,10 @@ impl fmt::Debug for MnsCredentials {
         f.debug_struct("MnsCredentials")
             .field("access_key_id", &self.access_key_id)
             .field("access_key_secret", &"<hidden>")
-            .field("security_token", &self.security_token.as_ref().map(|_| "<hidden>"))
+            .field(
+                "security_token",
+                &self.security_token.as_ref().map(|_| "<hidden>"),
+            )
             .finish()
     }
 }
@@ -68,7 +71,11 @@ pub struct MnsReply {
 impl MnsReply {
     /// The text of the first body field called `name`.
     pub fn field(&self, name: &str) -> Option<&str> {
-        self.body.as_ref()?.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+        self.body
+            .as_ref()?
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
     }
 }
 
@@ -81,7 +88,10 @@ pub fn string_to_sign(
     headers: &[(String, String)],
     resource: &str,
 ) -> String {
-    let mut mns_headers: Vec<&(String, String)> = headers.iter().filter(|(name, _)| name.starts_with("x-mns-")).collect();
+    let mut mns_headers: Vec<&(String, String)> = headers
+        .iter()
+        .filter(|(name, _)| name.starts_with("x-mns-"))
+        .collect();
     mns_headers.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out = format!("{verb}\n{content_md5}\n{content_type}\n{date}\n");
     for (name, value) in mns_headers {
@@ -137,9 +147,17 @@ pub fn signed_headers(
         (String::new(), "")
     };
     let to_sign = string_to_sign(method, &md5, content_type, date, &headers, resource);
-    let authorization = format!("MNS {}:{}", credentials.access_key_id, signature(&credentials.access_key_secret, &to_sign));
+    let authorization = format!(
+        "MNS {}:{}",
+        credentials.access_key_id,
+        signature(&credentials.access_key_secret, &to_sign)
+    );
     headers.push(("authorization".into(), authorization));
-    if let Some(token) = credentials.security_token.as_ref().filter(|token| !token.is_empty()) {
+    if let Some(token) = credentials
+        .security_token
+        .as_ref()
+        .filter(|token| !token.is_empty())
+    {
         headers.push(("security-token".into(), token.clone()));
     }
     headers
@@ -194,7 +212,9 @@ pub fn parse_document(xml: &str) -> Result<XmlDocument, String> {
                         children.push(child);
                     }
                 }
-                depth = depth.checked_sub(1).ok_or("an end tag without a start tag")?;
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or("an end tag without a start tag")?;
             }
             Event::Text(text) if depth >= 2 => {
                 let text = text.decode().map_err(|err| err.to_string())?;
@@ -227,7 +247,9 @@ pub fn parse_document(xml: &str) -> Result<XmlDocument, String> {
 }
 
 fn local_name(raw: &[u8]) -> Result<String, String> {
-    std::str::from_utf8(raw).map(str::to_owned).map_err(|err| err.to_string())
+    std::str::from_utf8(raw)
+        .map(str::to_owned)
+        .map_err(|err| err.to_string())
 }
 
 fn push_text(current: &mut Option<(String, String)>, text: &str) {
@@ -238,7 +260,10 @@ fn push_text(current: &mut Option<(String, String)>, text: &str) {
 
 /// `&#x4E2D;` and the five predefined entities; XML allows no others without a DTD.
 fn resolve_reference(reference: &quick_xml::events::BytesRef<'_>) -> Result<String, String> {
-    if let Some(ch) = reference.resolve_char_ref().map_err(|err| err.to_string())? {
+    if let Some(ch) = reference
+        .resolve_char_ref()
+        .map_err(|err| err.to_string())?
+    {
         return Ok(ch.to_string());
     }
     let name = reference.decode().map_err(|err| err.to_string())?;
@@ -275,9 +300,21 @@ impl MnsEndpoint<'_> {
             resource.push_str(&format!("?waitseconds={wait_seconds}"));
         }
         // With no waitseconds the queue's PollingWaitSeconds (up to 30 s) applies.
-        let hold = if wait_seconds > 0 { wait_seconds } else { MAX_WAIT_SECONDS };
+        let hold = if wait_seconds > 0 {
+            wait_seconds
+        } else {
+            MAX_WAIT_SECONDS
+        };
         let read_timeout = Duration::from_secs(u64::from(hold)) + POLL_MARGIN;
-        self.request(credentials, "ReceiveMessage", "GET", &resource, "Message", read_timeout).await
+        self.request(
+            credentials,
+            "ReceiveMessage",
+            "GET",
+            &resource,
+            "Message",
+            read_timeout,
+        )
+        .await
     }
 
     /// DeleteMessage: `receipt_handle` goes into the URL as it is, as in the original.
@@ -288,7 +325,15 @@ impl MnsEndpoint<'_> {
         receipt_handle: &str,
     ) -> Result<MnsReply, SdkError> {
         let resource = format!("/queues/{queue}/messages?ReceiptHandle={receipt_handle}");
-        self.request(credentials, "DeleteMessage", "DELETE", &resource, "Message", self.read_timeout).await
+        self.request(
+            credentials,
+            "DeleteMessage",
+            "DELETE",
+            &resource,
+            "Message",
+            self.read_timeout,
+        )
+        .await
     }
 
     async fn request(
@@ -303,8 +348,19 @@ impl MnsEndpoint<'_> {
         let url = format!("{}{}", self.base_url, resource);
         ensure_sent_as_signed(action, &url, resource)?;
         let date = httpdate::fmt_http_date(SystemTime::now());
-        let headers = signed_headers(credentials, method, host_of(self.base_url), resource, "", &date);
-        let body = if method == "GET" { None } else { Some(String::new()) };
+        let headers = signed_headers(
+            credentials,
+            method,
+            host_of(self.base_url),
+            resource,
+            "",
+            &date,
+        );
+        let body = if method == "GET" {
+            None
+        } else {
+            Some(String::new())
+        };
         let reply = http::send(
             self.http,
             Exchange {
@@ -323,7 +379,15 @@ impl MnsEndpoint<'_> {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
             .unwrap_or("");
-        interpret(action, method, &url, reply.status, content_type, &reply.body, root)
+        interpret(
+            action,
+            method,
+            &url,
+            reply.status,
+            content_type,
+            &reply.body,
+            root,
+        )
     }
 }
 
@@ -339,17 +403,33 @@ pub fn interpret(
     body: &[u8],
     root: &str,
 ) -> Result<MnsReply, SdkError> {
-    let invalid = |cause: String| SdkError::InvalidResponse { action: action.into(), url: url.into(), status, cause };
+    let invalid = |cause: String| SdkError::InvalidResponse {
+        action: action.into(),
+        url: url.into(),
+        status,
+        cause,
+    };
     let content_type = content_type.to_ascii_lowercase();
-    let is_xml = content_type.starts_with("text/xml") || content_type.starts_with("application/xml");
+    let is_xml =
+        content_type.starts_with("text/xml") || content_type.starts_with("application/xml");
     if body.is_empty() || !is_xml {
-        return Ok(MnsReply { code: status, headers: Vec::new(), body: None });
+        return Ok(MnsReply {
+            code: status,
+            headers: Vec::new(),
+            body: None,
+        });
     }
     let text = String::from_utf8_lossy(body);
-    let document = parse_document(&text).map_err(|err| invalid(format!("not well-formed XML: {err}")))?;
+    let document =
+        parse_document(&text).map_err(|err| invalid(format!("not well-formed XML: {err}")))?;
     if document.root == "Error" {
         let field = |name: &str| -> String {
-            document.children.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap_or_default()
+            document
+                .children
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+                .unwrap_or_default()
         };
         return Err(SdkError::Mns {
             code: field("Code"),
@@ -362,9 +442,16 @@ pub fn interpret(
         });
     }
     if document.root != root {
-        return Err(invalid(format!("expected a <{root}> document, got <{}>", document.root)));
+        return Err(invalid(format!(
+            "expected a <{root}> document, got <{}>",
+            document.root
+        )));
     }
-    Ok(MnsReply { code: status, headers: Vec::new(), body: Some(document.children) })
+    Ok(MnsReply {
+        code: status,
+        headers: Vec::new(),
+        body: Some(document.children),
+    })
 }
 
 /// The signature covers the resource as written; a queue name or receipt
@@ -419,19 +506,26 @@ mod tests {
         "/queues/Alicom-Queue-1234567890-SecretReport/messages?ReceiptHandle=1-ODU4OTkzNDU5My0xNDMyNzI3ODI3LTItOA==";
 
     fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-        headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+        headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
     }
 
     #[test]
     fn the_date_is_rfc_1123_as_javascript_writes_it() {
-        let date = httpdate::fmt_http_date(std::time::UNIX_EPOCH + Duration::from_secs(1_456_231_584));
+        let date =
+            httpdate::fmt_http_date(std::time::UNIX_EPOCH + Duration::from_secs(1_456_231_584));
         assert_eq!(date, DATE);
     }
 
     #[test]
     fn get_is_signed_as_the_original_signs_it() {
         let headers = signed_headers(&sts(), "GET", HOST, RECEIVE, "", DATE);
-        assert_eq!(header(&headers, "authorization"), Some("MNS STS.testid:NX0Nl6YQTJTvjXErg/b+PZekjpc="));
+        assert_eq!(
+            header(&headers, "authorization"),
+            Some("MNS STS.testid:NX0Nl6YQTJTvjXErg/b+PZekjpc=")
+        );
         assert_eq!(header(&headers, "security-token"), Some("tok"));
         assert_eq!(header(&headers, "x-mns-version"), Some("2015-06-06"));
         assert_eq!(header(&headers, "x-mns-date"), Some(DATE));
@@ -443,8 +537,14 @@ mod tests {
     #[test]
     fn delete_is_signed_with_the_md5_of_the_empty_body() {
         let headers = signed_headers(&sts(), "DELETE", HOST, DELETE, "", DATE);
-        assert_eq!(header(&headers, "authorization"), Some("MNS STS.testid:RQZx8GO5Xa4Acj/0hUiZMuz5NT4="));
-        assert_eq!(header(&headers, "content-md5"), Some("ZDQxZDhjZDk4ZjAwYjIwNGU5ODAwOTk4ZWNmODQyN2U="));
+        assert_eq!(
+            header(&headers, "authorization"),
+            Some("MNS STS.testid:RQZx8GO5Xa4Acj/0hUiZMuz5NT4=")
+        );
+        assert_eq!(
+            header(&headers, "content-md5"),
+            Some("ZDQxZDhjZDk4ZjAwYjIwNGU5ODAwOTk4ZWNmODQyN2U=")
+        );
         assert_eq!(header(&headers, "content-type"), Some("text/xml"));
         assert_eq!(header(&headers, "content-length"), Some("0"));
     }
@@ -472,10 +572,20 @@ mod tests {
         );
         // From the original's `client.sign('GET', {date, 'x-mns-version', 'x-mns-date', host}, resource)`.
         assert_eq!(
-            signature("testsecret", &string_to_sign("GET", "", "", DATE, &[
-                ("x-mns-version".into(), "2015-06-06".into()),
-                ("x-mns-date".into(), DATE.into()),
-            ], "/queues/q/messages")),
+            signature(
+                "testsecret",
+                &string_to_sign(
+                    "GET",
+                    "",
+                    "",
+                    DATE,
+                    &[
+                        ("x-mns-version".into(), "2015-06-06".into()),
+                        ("x-mns-date".into(), DATE.into()),
+                    ],
+                    "/queues/q/messages"
+                )
+            ),
             "QYST71a+zqGOyQcVZcOMRRf5gc0="
         );
     }
@@ -483,7 +593,10 @@ mod tests {
     #[test]
     fn debug_hides_the_temporary_secret_and_token() {
         let text = format!("{:?}", sts());
-        assert!(text.contains("STS.testid") && !text.contains("testsecret") && !text.contains("tok\""), "{text}");
+        assert!(
+            text.contains("STS.testid") && !text.contains("testsecret") && !text.contains("tok\""),
+            "{text}"
+        );
     }
 
     const MESSAGE: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
@@ -499,8 +612,16 @@ mod tests {
 
     #[test]
     fn a_message_document_gives_its_children_in_order_as_xml2js_does() {
-        let reply = interpret("ReceiveMessage", "GET", "http://h/q", 200, "text/xml;charset=utf-8", MESSAGE.as_bytes(), "Message")
-            .unwrap();
+        let reply = interpret(
+            "ReceiveMessage",
+            "GET",
+            "http://h/q",
+            200,
+            "text/xml;charset=utf-8",
+            MESSAGE.as_bytes(),
+            "Message",
+        )
+        .unwrap();
         // Expected values are what the original resolved for this document
         // (xml2js + extract, run under node).
         let expected: Vec<(String, String)> = [
@@ -532,7 +653,16 @@ mod tests {
         let url = "http://1.mns.cn-hangzhou.aliyuncs.com/queues/q/messages?waitseconds=10";
         // Any status: the document decides, as in the original.
         for status in [404, 200] {
-            let err = interpret("ReceiveMessage", "GET", url, status, "text/xml", xml.as_bytes(), "Message").unwrap_err();
+            let err = interpret(
+                "ReceiveMessage",
+                "GET",
+                url,
+                status,
+                "text/xml",
+                xml.as_bytes(),
+                "Message",
+            )
+            .unwrap_err();
             assert_eq!(err.name(), "MNSMessageNotExistError");
             assert_eq!(err.code(), "MNS.MessageNotExist");
             assert_eq!(
@@ -545,19 +675,61 @@ mod tests {
     #[test]
     fn only_an_xml_content_type_is_read() {
         for content_type in ["application/json", "", "text/plain"] {
-            let reply = interpret("ReceiveMessage", "GET", "u", 200, content_type, MESSAGE.as_bytes(), "Message").unwrap();
+            let reply = interpret(
+                "ReceiveMessage",
+                "GET",
+                "u",
+                200,
+                content_type,
+                MESSAGE.as_bytes(),
+                "Message",
+            )
+            .unwrap();
             assert_eq!(reply.body, None, "{content_type}");
         }
-        let reply = interpret("DeleteMessage", "DELETE", "u", 204, "text/xml", b"", "Message").unwrap();
+        let reply = interpret(
+            "DeleteMessage",
+            "DELETE",
+            "u",
+            204,
+            "text/xml",
+            b"",
+            "Message",
+        )
+        .unwrap();
         assert_eq!((reply.code, reply.body), (204, None));
-        let reply = interpret("ReceiveMessage", "GET", "u", 200, "application/xml", MESSAGE.as_bytes(), "Message").unwrap();
+        let reply = interpret(
+            "ReceiveMessage",
+            "GET",
+            "u",
+            200,
+            "application/xml",
+            MESSAGE.as_bytes(),
+            "Message",
+        )
+        .unwrap();
         assert!(reply.body.is_some());
     }
 
     #[test]
     fn broken_or_unexpected_xml_is_an_invalid_response() {
-        for body in ["<Message><A>1</B></Message>", "<Message><A>1</A>", "not xml at all", "<Message>&bogus;</Message>", "<Queue/>"] {
-            let err = interpret("ReceiveMessage", "GET", "u", 200, "text/xml", body.as_bytes(), "Message").unwrap_err();
+        for body in [
+            "<Message><A>1</B></Message>",
+            "<Message><A>1</A>",
+            "not xml at all",
+            "<Message>&bogus;</Message>",
+            "<Queue/>",
+        ] {
+            let err = interpret(
+                "ReceiveMessage",
+                "GET",
+                "u",
+                200,
+                "text/xml",
+                body.as_bytes(),
+                "Message",
+            )
+            .unwrap_err();
             assert_eq!(err.code(), "SDK.InvalidResponse", "{body}: {err}");
         }
     }
@@ -566,22 +738,35 @@ mod tests {
     fn names_are_local_whatever_the_prefix() {
         let doc = parse_document("<m:Message xmlns:m=\"http://mns.aliyuncs.com/doc/v1/\"><m:MessageId>7</m:MessageId></m:Message>").unwrap();
         assert_eq!(doc.root, "Message");
-        assert_eq!(doc.children, vec![("MessageId".to_string(), "7".to_string())]);
+        assert_eq!(
+            doc.children,
+            vec![("MessageId".to_string(), "7".to_string())]
+        );
     }
 
     #[test]
     fn a_rewritten_url_is_refused_before_sending() {
-        assert!(ensure_sent_as_signed("ReceiveMessage", "http://h/queues/q-1/messages?waitseconds=3", "/queues/q-1/messages?waitseconds=3").is_ok());
+        assert!(ensure_sent_as_signed(
+            "ReceiveMessage",
+            "http://h/queues/q-1/messages?waitseconds=3",
+            "/queues/q-1/messages?waitseconds=3"
+        )
+        .is_ok());
         for queue in ["a b", "a#b", "..", "a\"b", "a\u{e9}"] {
             let resource = format!("/queues/{queue}/messages");
-            let err = ensure_sent_as_signed("ReceiveMessage", &format!("http://h{resource}"), &resource).unwrap_err();
+            let err =
+                ensure_sent_as_signed("ReceiveMessage", &format!("http://h{resource}"), &resource)
+                    .unwrap_err();
             assert_eq!(err.code(), "SDK.InvalidArgument", "{queue}");
         }
     }
 
     #[test]
     fn host_drops_the_scheme_and_default_port() {
-        assert_eq!(host_of("https://1.mns.cn-hangzhou.aliyuncs.com"), "1.mns.cn-hangzhou.aliyuncs.com");
+        assert_eq!(
+            host_of("https://1.mns.cn-hangzhou.aliyuncs.com"),
+            "1.mns.cn-hangzhou.aliyuncs.com"
+        );
         assert_eq!(host_of("http://127.0.0.1:8080"), "127.0.0.1:8080");
         assert_eq!(host_of("http://h:80"), "h");
     }

@@ -53,7 +53,9 @@ pub struct PairSet {
 impl PairSet {
     /// An empty set with room for `n` pairs.
     pub fn with_capacity(n: usize) -> Self {
-        PairSet { pairs: Vec::with_capacity(n) }
+        PairSet {
+            pairs: Vec::with_capacity(n),
+        }
     }
 
     /// Sets `key` to `value`, replacing any earlier value of that key.
@@ -145,7 +147,10 @@ mod tests {
         );
         let pairs = set.into_sorted();
         let keys: Vec<_> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        assert_eq!(keys, ["K.1=a", "K.2.F=x", "K.2.L.1=y", "K.2.L.2=z", "K.3.1=n"]);
+        assert_eq!(
+            keys,
+            ["K.1=a", "K.2.F=x", "K.2.L.1=y", "K.2.L.2=z", "K.3.1=n"]
+        );
     }
 
     #[test]

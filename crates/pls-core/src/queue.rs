@@ -33,7 +33,12 @@ pub const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(2 * 60);
 
 /// MNS error codes after which a fresh token may succeed where the cached one
 /// failed: the token expired or was revoked before our 10 minutes were up.
-const STALE_TOKEN_CODES: &[&str] = &["SecurityTokenExpired", "InvalidSecurityToken", "InvalidAccessKeyId", "AccessDenied"];
+const STALE_TOKEN_CODES: &[&str] = &[
+    "SecurityTokenExpired",
+    "InvalidSecurityToken",
+    "InvalidAccessKeyId",
+    "AccessDenied",
+];
 
 /// The three queues of the product, numbered as `receiveMsg`'s `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,7 +53,11 @@ pub enum MessageType {
 
 impl MessageType {
     /// All three, in `type` order.
-    pub const ALL: [MessageType; 3] = [MessageType::SecretReport, MessageType::SecretRecording, MessageType::SecretSmsIntercept];
+    pub const ALL: [MessageType; 3] = [
+        MessageType::SecretReport,
+        MessageType::SecretRecording,
+        MessageType::SecretSmsIntercept,
+    ];
 
     /// The type for `receiveMsg`'s number; anything but 0, 1, 2 is refused
     /// (the original would ask for a token of type `undefined`).
@@ -120,10 +129,14 @@ impl fmt::Debug for TokenCache {
         // Only whether a type holds a token: the credentials stay out of logs.
         let cached: Vec<&str> = MessageType::ALL
             .iter()
-            .filter(|kind| matches!(self.slots[kind.index()].try_lock(), Ok(slot) if slot.is_some()))
+            .filter(
+                |kind| matches!(self.slots[kind.index()].try_lock(), Ok(slot) if slot.is_some()),
+            )
             .map(|kind| kind.name())
             .collect();
-        f.debug_struct("TokenCache").field("cached", &cached).finish_non_exhaustive()
+        f.debug_struct("TokenCache")
+            .field("cached", &cached)
+            .finish_non_exhaustive()
     }
 }
 
@@ -136,7 +149,11 @@ impl TokenCache {
     /// An empty cache reading the time from `clock`.
     pub fn with_clock(clock: Clock) -> Self {
         TokenCache {
-            slots: [AsyncMutex::new(None), AsyncMutex::new(None), AsyncMutex::new(None)],
+            slots: [
+                AsyncMutex::new(None),
+                AsyncMutex::new(None),
+                AsyncMutex::new(None),
+            ],
             clock,
             next_generation: AtomicU64::new(1),
         }
@@ -151,19 +168,37 @@ impl TokenCache {
         Fut: Future<Output = Result<MnsCredentials, SdkError>>,
     {
         let mut slot = self.slots[kind.index()].lock().await;
-        if let Some(token) = slot.as_ref().filter(|token| token.usable_at((self.clock)())) {
-            return Ok(TokenLease { credentials: token.credentials.clone(), fetched: false, generation: token.generation });
+        if let Some(token) = slot
+            .as_ref()
+            .filter(|token| token.usable_at((self.clock)()))
+        {
+            return Ok(TokenLease {
+                credentials: token.credentials.clone(),
+                fetched: false,
+                generation: token.generation,
+            });
         }
         let credentials = Arc::new(fetch().await?);
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        *slot = Some(CachedToken { credentials: credentials.clone(), expires_at: (self.clock)() + TOKEN_LIFETIME, generation });
-        Ok(TokenLease { credentials, fetched: true, generation })
+        *slot = Some(CachedToken {
+            credentials: credentials.clone(),
+            expires_at: (self.clock)() + TOKEN_LIFETIME,
+            generation,
+        });
+        Ok(TokenLease {
+            credentials,
+            fetched: true,
+            generation,
+        })
     }
 
     /// Drops `lease`'s token, unless another caller has already replaced it.
     pub async fn forget(&self, kind: MessageType, lease: &TokenLease) {
         let mut slot = self.slots[kind.index()].lock().await;
-        if slot.as_ref().is_some_and(|token| token.generation == lease.generation) {
+        if slot
+            .as_ref()
+            .is_some_and(|token| token.generation == lease.generation)
+        {
             *slot = None;
         }
     }
@@ -173,11 +208,22 @@ impl TokenCache {
 pub fn credentials_from_token_reply(reply: &Value) -> Result<MnsCredentials, SdkError> {
     let dto = reply.get("MessageTokenDTO");
     let text = |name: &str| -> Option<String> {
-        dto.and_then(|dto| dto.get(name)).and_then(Value::as_str).filter(|text| !text.is_empty()).map(str::to_owned)
+        dto.and_then(|dto| dto.get(name))
+            .and_then(Value::as_str)
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
     };
-    match (text("AccessKeyId"), text("AccessKeySecret"), text("SecurityToken")) {
+    match (
+        text("AccessKeyId"),
+        text("AccessKeySecret"),
+        text("SecurityToken"),
+    ) {
         (Some(access_key_id), Some(access_key_secret), Some(security_token)) => {
-            Ok(MnsCredentials { access_key_id, access_key_secret, security_token: Some(security_token) })
+            Ok(MnsCredentials {
+                access_key_id,
+                access_key_secret,
+                security_token: Some(security_token),
+            })
         }
         _ => Err(SdkError::TokenFailed),
     }
@@ -190,13 +236,19 @@ pub fn means_stale_token(err: &SdkError) -> bool {
 
 /// The JSON object inside a message's base64 `MessageBody`.
 pub fn decode_message_body(body_base64: &str) -> Result<Value, SdkError> {
-    let invalid = |what: String| SdkError::InvalidArgument { message: format!("MessageBody {what}") };
+    let invalid = |what: String| SdkError::InvalidArgument {
+        message: format!("MessageBody {what}"),
+    };
     // Line breaks are legal in base64 text and harmless to drop.
-    let compact: String = body_base64.chars().filter(|ch| !ch.is_ascii_whitespace()).collect();
+    let compact: String = body_base64
+        .chars()
+        .filter(|ch| !ch.is_ascii_whitespace())
+        .collect();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(compact.as_bytes())
         .map_err(|err| invalid(format!("is not base64: {err}")))?;
-    let text = String::from_utf8(bytes).map_err(|err| invalid(format!("does not decode to UTF-8 text: {err}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|err| invalid(format!("does not decode to UTF-8 text: {err}")))?;
     serde_json::from_str(&text).map_err(|err| invalid(format!("does not decode to JSON: {err}")))
 }
 
@@ -204,9 +256,14 @@ pub fn decode_message_body(body_base64: &str) -> Result<Value, SdkError> {
 /// silently address another resource, so only URL-safe names are sent.
 fn check_queue_name(queue_name: &str) -> Result<(), SdkError> {
     if queue_name.is_empty() {
-        return Err(SdkError::InvalidArgument { message: "parameter \"queueName\" is required".into() });
+        return Err(SdkError::InvalidArgument {
+            message: "parameter \"queueName\" is required".into(),
+        });
     }
-    if let Some(bad) = queue_name.chars().find(|ch| !(ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.' | '~'))) {
+    if let Some(bad) = queue_name
+        .chars()
+        .find(|ch| !(ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.' | '~')))
+    {
         return Err(SdkError::InvalidArgument {
             message: format!("queue name {queue_name:?} holds {bad:?}; MNS queue names are letters, digits and '-'"),
         });
@@ -231,7 +288,9 @@ impl PlsClient {
         let endpoint = &endpoint;
         let reply = self
             .with_mns_token(kind, queue_name, |credentials| async move {
-                endpoint.receive_message(&credentials, queue_name, wait_seconds).await
+                endpoint
+                    .receive_message(&credentials, queue_name, wait_seconds)
+                    .await
             })
             .await?;
         if reply.body.is_none() {
@@ -244,7 +303,10 @@ impl PlsClient {
             });
         }
         if delete && reply.code == 200 {
-            if let Some(handle) = reply.field("ReceiptHandle").filter(|handle| !handle.is_empty()) {
+            if let Some(handle) = reply
+                .field("ReceiptHandle")
+                .filter(|handle| !handle.is_empty())
+            {
                 self.delete_msg(msg_type, queue_name, handle).await?;
             }
         }
@@ -253,17 +315,26 @@ impl PlsClient {
 
     /// Deletes a received message, for consumers that delete only after
     /// handling it; fails unless MNS answers 2xx.
-    pub async fn delete_msg(&self, msg_type: u32, queue_name: &str, receipt_handle: &str) -> Result<(), SdkError> {
+    pub async fn delete_msg(
+        &self,
+        msg_type: u32,
+        queue_name: &str,
+        receipt_handle: &str,
+    ) -> Result<(), SdkError> {
         let kind = MessageType::from_number(msg_type)?;
         check_queue_name(queue_name)?;
         if receipt_handle.is_empty() {
-            return Err(SdkError::InvalidArgument { message: "parameter \"receiptHandle\" is required".into() });
+            return Err(SdkError::InvalidArgument {
+                message: "parameter \"receiptHandle\" is required".into(),
+            });
         }
         let endpoint = self.mns_endpoint();
         let endpoint = &endpoint;
         let reply = self
             .with_mns_token(kind, queue_name, |credentials| async move {
-                endpoint.delete_message(&credentials, queue_name, receipt_handle).await
+                endpoint
+                    .delete_message(&credentials, queue_name, receipt_handle)
+                    .await
             })
             .await?;
         if (200..300).contains(&reply.code) {
@@ -280,7 +351,12 @@ impl PlsClient {
     /// Runs `operation` with the type's token; if MNS says a cached token is
     /// no longer good, drops it and runs `operation` once more with a new one.
     /// Both operations here are safe to repeat: a refused request did nothing.
-    async fn with_mns_token<T, F, Fut>(&self, kind: MessageType, queue_name: &str, operation: F) -> Result<T, SdkError>
+    async fn with_mns_token<T, F, Fut>(
+        &self,
+        kind: MessageType,
+        queue_name: &str,
+        operation: F,
+    ) -> Result<T, SdkError>
     where
         F: Fn(Arc<MnsCredentials>) -> Fut,
         Fut: Future<Output = Result<T, SdkError>>,
@@ -298,10 +374,16 @@ impl PlsClient {
     }
 
     async fn mns_token(&self, kind: MessageType, queue_name: &str) -> Result<TokenLease, SdkError> {
-        self.mns_tokens().lease(kind, || self.fetch_mns_token(kind, queue_name)).await
+        self.mns_tokens()
+            .lease(kind, || self.fetch_mns_token(kind, queue_name))
+            .await
     }
 
-    async fn fetch_mns_token(&self, kind: MessageType, queue_name: &str) -> Result<MnsCredentials, SdkError> {
+    async fn fetch_mns_token(
+        &self,
+        kind: MessageType,
+        queue_name: &str,
+    ) -> Result<MnsCredentials, SdkError> {
         let request = RpcRequest::new(
             QUERY_TOKEN_FOR_MNS_QUEUE.name,
             vec![
@@ -342,10 +424,14 @@ mod tests {
 
     impl FakeClock {
         fn new() -> Arc<Self> {
-            Arc::new(FakeClock { start: Instant::now(), offset_ms: AtomicU64::new(0) })
+            Arc::new(FakeClock {
+                start: Instant::now(),
+                offset_ms: AtomicU64::new(0),
+            })
         }
         fn set(&self, at: Duration) {
-            self.offset_ms.store(at.as_millis() as u64, Ordering::SeqCst);
+            self.offset_ms
+                .store(at.as_millis() as u64, Ordering::SeqCst);
         }
         fn as_clock(self: &Arc<Self>) -> Clock {
             let me = self.clone();
@@ -354,10 +440,18 @@ mod tests {
     }
 
     fn temp(id: &str) -> MnsCredentials {
-        MnsCredentials { access_key_id: id.into(), access_key_secret: "tempsecret".into(), security_token: Some("temptoken".into()) }
+        MnsCredentials {
+            access_key_id: id.into(),
+            access_key_secret: "tempsecret".into(),
+            security_token: Some("temptoken".into()),
+        }
     }
 
-    async fn lease_counting(cache: &TokenCache, kind: MessageType, fetches: &AtomicUsize) -> TokenLease {
+    async fn lease_counting(
+        cache: &TokenCache,
+        kind: MessageType,
+        fetches: &AtomicUsize,
+    ) -> TokenLease {
         cache
             .lease(kind, || async {
                 let n = fetches.fetch_add(1, Ordering::SeqCst) + 1;
@@ -407,9 +501,17 @@ mod tests {
         let fetches = AtomicUsize::new(0);
         lease_counting(&cache, MessageType::SecretRecording, &fetches).await;
         clock.set(mins(8, 1));
-        assert!(lease_counting(&cache, MessageType::SecretRecording, &fetches).await.fetched);
+        assert!(
+            lease_counting(&cache, MessageType::SecretRecording, &fetches)
+                .await
+                .fetched
+        );
         clock.set(mins(60, 0));
-        assert!(lease_counting(&cache, MessageType::SecretRecording, &fetches).await.fetched);
+        assert!(
+            lease_counting(&cache, MessageType::SecretRecording, &fetches)
+                .await
+                .fetched
+        );
         assert_eq!(fetches.load(Ordering::SeqCst), 3);
     }
 
@@ -425,16 +527,30 @@ mod tests {
         }
         assert_eq!(fetches.load(Ordering::SeqCst), 3);
         let text = format!("{cache:?}");
-        assert!(text.contains("SecretSmsIntercept") && !text.contains("tempsecret") && !text.contains("temptoken"), "{text}");
+        assert!(
+            text.contains("SecretSmsIntercept")
+                && !text.contains("tempsecret")
+                && !text.contains("temptoken"),
+            "{text}"
+        );
     }
 
     #[tokio::test]
     async fn a_failed_fetch_caches_nothing() {
         let cache = TokenCache::new();
-        let err = cache.lease(MessageType::SecretReport, || async { Err(SdkError::TokenFailed) }).await.unwrap_err();
+        let err = cache
+            .lease(MessageType::SecretReport, || async {
+                Err(SdkError::TokenFailed)
+            })
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "SDK.TokenFailed");
         let fetches = AtomicUsize::new(0);
-        assert!(lease_counting(&cache, MessageType::SecretReport, &fetches).await.fetched);
+        assert!(
+            lease_counting(&cache, MessageType::SecretReport, &fetches)
+                .await
+                .fetched
+        );
     }
 
     #[tokio::test]
@@ -481,8 +597,14 @@ mod tests {
     #[test]
     fn message_types_are_0_1_2_and_nothing_else() {
         assert_eq!(MessageType::from_number(0).unwrap().name(), "SecretReport");
-        assert_eq!(MessageType::from_number(1).unwrap().name(), "SecretRecording");
-        assert_eq!(MessageType::from_number(2).unwrap().name(), "SecretSmsIntercept");
+        assert_eq!(
+            MessageType::from_number(1).unwrap().name(),
+            "SecretRecording"
+        );
+        assert_eq!(
+            MessageType::from_number(2).unwrap().name(),
+            "SecretSmsIntercept"
+        );
         let err = MessageType::from_number(3).unwrap_err();
         assert_eq!(err.code(), "SDK.InvalidArgument");
         assert!(err.to_string().contains("got 3"), "{err}");
@@ -492,7 +614,13 @@ mod tests {
     fn a_token_reply_needs_all_three_keys() {
         let full = serde_json::json!({"Code":"OK","MessageTokenDTO":{"AccessKeyId":"STS.a","AccessKeySecret":"s","SecurityToken":"t"}});
         let creds = credentials_from_token_reply(&full).unwrap();
-        assert_eq!((creds.access_key_id.as_str(), creds.security_token.as_deref()), ("STS.a", Some("t")));
+        assert_eq!(
+            (
+                creds.access_key_id.as_str(),
+                creds.security_token.as_deref()
+            ),
+            ("STS.a", Some("t"))
+        );
         for broken in [
             serde_json::json!({"Code":"OK"}),
             serde_json::json!({"MessageTokenDTO":{"AccessKeyId":"STS.a","AccessKeySecret":"s"}}),
@@ -500,7 +628,11 @@ mod tests {
             serde_json::json!({"MessageTokenDTO":"x"}),
         ] {
             let err = credentials_from_token_reply(&broken).unwrap_err();
-            assert_eq!((err.to_string(), err.name()), ("get token fail".to_string(), "TypeError".to_string()), "{broken}");
+            assert_eq!(
+                (err.to_string(), err.name()),
+                ("get token fail".to_string(), "TypeError".to_string()),
+                "{broken}"
+            );
         }
     }
 
@@ -524,14 +656,19 @@ mod tests {
 
     #[test]
     fn a_message_body_decodes_to_its_json() {
-        let report = r#"{"pool_key":"FC1","sub_id":1000000000000000001,"call_id":"c1","secret_no":"1700"}"#;
+        let report =
+            r#"{"pool_key":"FC1","sub_id":1000000000000000001,"call_id":"c1","secret_no":"1700"}"#;
         let encoded = base64::engine::general_purpose::STANDARD.encode(report);
         let wrapped = format!("{}\n{}", &encoded[..20], &encoded[20..]);
         let value = decode_message_body(&wrapped).unwrap();
         assert_eq!(value["pool_key"], "FC1");
         // Integers beyond 2^53 keep every digit.
         assert_eq!(value["sub_id"].to_string(), "1000000000000000001");
-        for bad in ["!!!", &base64::engine::general_purpose::STANDARD.encode([0xff, 0xfe]), &base64::engine::general_purpose::STANDARD.encode("not json")] {
+        for bad in [
+            "!!!",
+            &base64::engine::general_purpose::STANDARD.encode([0xff, 0xfe]),
+            &base64::engine::general_purpose::STANDARD.encode("not json"),
+        ] {
             let err = decode_message_body(bad).unwrap_err();
             assert_eq!(err.code(), "SDK.InvalidArgument", "{bad}");
             assert!(err.to_string().starts_with("MessageBody "), "{err}");
@@ -550,7 +687,12 @@ mod tests {
 
     impl Canned {
         fn new(status: u16, content_type: &'static str, body: impl Into<String>) -> Self {
-            Canned { status, content_type, body: body.into(), delay: Duration::ZERO }
+            Canned {
+                status,
+                content_type,
+                body: body.into(),
+                delay: Duration::ZERO,
+            }
         }
     }
 
@@ -562,10 +704,19 @@ mod tests {
     impl Server {
         /// Request heads whose request line starts with `prefix`.
         fn hits(&self, prefix: &str) -> Vec<String> {
-            self.seen.lock().unwrap().iter().filter(|head| head.starts_with(prefix)).cloned().collect()
+            self.seen
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|head| head.starts_with(prefix))
+                .cloned()
+                .collect()
         }
         fn token_hits(&self) -> usize {
-            self.hits("GET /?").iter().filter(|head| head.contains("Action=QueryTokenForMnsQueue")).count()
+            self.hits("GET /?")
+                .iter()
+                .filter(|head| head.contains("Action=QueryTokenForMnsQueue"))
+                .count()
         }
     }
 
@@ -663,14 +814,33 @@ mod tests {
 
         let token = server.hits("GET /?");
         assert_eq!(token.len(), 1);
-        assert!(token[0].contains("Action=QueryTokenForMnsQueue"), "{}", token[0]);
-        assert!(token[0].contains("MessageType=SecretReport") && token[0].contains(&format!("QueueName={QUEUE}")), "{}", token[0]);
+        assert!(
+            token[0].contains("Action=QueryTokenForMnsQueue"),
+            "{}",
+            token[0]
+        );
+        assert!(
+            token[0].contains("MessageType=SecretReport")
+                && token[0].contains(&format!("QueueName={QUEUE}")),
+            "{}",
+            token[0]
+        );
 
         let poll = server.hits("GET /queues/");
         assert_eq!(poll.len(), 1);
-        assert!(poll[0].starts_with(&format!("GET /queues/{QUEUE}/messages?waitseconds=1 HTTP/1.1")), "{}", poll[0]);
+        assert!(
+            poll[0].starts_with(&format!(
+                "GET /queues/{QUEUE}/messages?waitseconds=1 HTTP/1.1"
+            )),
+            "{}",
+            poll[0]
+        );
         let lower = poll[0].to_ascii_lowercase();
-        assert!(lower.contains("authorization: mns sts.tempid:"), "{}", poll[0]);
+        assert!(
+            lower.contains("authorization: mns sts.tempid:"),
+            "{}",
+            poll[0]
+        );
         assert!(lower.contains("security-token: temptoken"), "{}", poll[0]);
         assert!(lower.contains("x-mns-version: 2015-06-06"), "{}", poll[0]);
         // Not asked to delete: nothing deleted.
@@ -683,7 +853,12 @@ mod tests {
         let client = client_for(&server);
         client.receive_msg(0, QUEUE, 0, true).await.unwrap();
         // 0 sends no waitseconds, as the original.
-        assert_eq!(server.hits(&format!("GET /queues/{QUEUE}/messages HTTP/1.1")).len(), 1);
+        assert_eq!(
+            server
+                .hits(&format!("GET /queues/{QUEUE}/messages HTTP/1.1"))
+                .len(),
+            1
+        );
         let delete = server.hits("DELETE /queues/");
         assert_eq!(delete.len(), 1);
         assert!(
@@ -691,8 +866,16 @@ mod tests {
             "{}",
             delete[0]
         );
-        assert!(delete[0].contains("\r\ncontent-md5: ZDQxZDhjZDk4ZjAwYjIwNGU5ODAwOTk4ZWNmODQyN2U=\r\n"), "{}", delete[0]);
-        assert!(delete[0].contains("\r\ncontent-type: text/xml\r\n"), "{}", delete[0]);
+        assert!(
+            delete[0].contains("\r\ncontent-md5: ZDQxZDhjZDk4ZjAwYjIwNGU5ODAwOTk4ZWNmODQyN2U=\r\n"),
+            "{}",
+            delete[0]
+        );
+        assert!(
+            delete[0].contains("\r\ncontent-type: text/xml\r\n"),
+            "{}",
+            delete[0]
+        );
         // Set by us for the signature and by the HTTP stack: must go out once.
         for once in ["\r\ncontent-length: ", "\r\nhost: "] {
             assert_eq!(delete[0].matches(once).count(), 1, "{}", delete[0]);
@@ -704,8 +887,16 @@ mod tests {
     #[tokio::test]
     async fn long_waits_are_capped_at_30_seconds() {
         let server = serve(happy).await;
-        client_for(&server).receive_msg(0, QUEUE, 120, false).await.unwrap();
-        assert_eq!(server.hits(&format!("GET /queues/{QUEUE}/messages?waitseconds=30 ")).len(), 1);
+        client_for(&server)
+            .receive_msg(0, QUEUE, 120, false)
+            .await
+            .unwrap();
+        assert_eq!(
+            server
+                .hits(&format!("GET /queues/{QUEUE}/messages?waitseconds=30 "))
+                .len(),
+            1
+        );
     }
 
     #[tokio::test]
@@ -718,7 +909,10 @@ mod tests {
             }
         })
         .await;
-        let err = client_for(&server).receive_msg(0, QUEUE, 1, true).await.unwrap_err();
+        let err = client_for(&server)
+            .receive_msg(0, QUEUE, 1, true)
+            .await
+            .unwrap_err();
         assert_eq!(err.name(), "MNSMessageNotExistError");
         let text = err.to_string();
         assert!(
@@ -740,7 +934,10 @@ mod tests {
             }
         })
         .await;
-        let err = client_for(&server).receive_msg(0, QUEUE, 1, false).await.unwrap_err();
+        let err = client_for(&server)
+            .receive_msg(0, QUEUE, 1, false)
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "SDK.InvalidResponse", "{err}");
         assert!(err.to_string().contains("502"), "{err}");
     }
@@ -761,7 +958,9 @@ mod tests {
         for _ in 0..6 {
             // Clones share the cache.
             let client = client.clone();
-            tasks.push(tokio::spawn(async move { client.receive_msg(0, QUEUE, 1, false).await }));
+            tasks.push(tokio::spawn(async move {
+                client.receive_msg(0, QUEUE, 1, false).await
+            }));
         }
         for task in tasks {
             assert_eq!(task.await.unwrap().unwrap().field("MessageId"), Some("M1"));
@@ -778,7 +977,11 @@ mod tests {
         serve(move |head: &str| {
             if head.starts_with("GET /?") {
                 let n = tokens.fetch_add(1, Ordering::SeqCst) + 1;
-                Canned::new(200, "application/json", TOKEN.replace("STS.tempid", &format!("STS.temp{n}")))
+                Canned::new(
+                    200,
+                    "application/json",
+                    TOKEN.replace("STS.tempid", &format!("STS.temp{n}")),
+                )
             } else if head.starts_with("GET /queues/") {
                 let n = polls.fetch_add(1, Ordering::SeqCst) + 1;
                 if expired.contains(&n) {
@@ -803,8 +1006,16 @@ mod tests {
         assert_eq!(server.token_hits(), 2);
         let polls = server.hits("GET /queues/");
         assert_eq!(polls.len(), 3);
-        assert!(polls[1].to_ascii_lowercase().contains("sts.temp1:"), "{}", polls[1]);
-        assert!(polls[2].to_ascii_lowercase().contains("sts.temp2:"), "{}", polls[2]);
+        assert!(
+            polls[1].to_ascii_lowercase().contains("sts.temp1:"),
+            "{}",
+            polls[1]
+        );
+        assert!(
+            polls[2].to_ascii_lowercase().contains("sts.temp2:"),
+            "{}",
+            polls[2]
+        );
         // The replacement stays cached.
         client.receive_msg(0, QUEUE, 1, false).await.unwrap();
         assert_eq!(server.token_hits(), 2);
@@ -824,7 +1035,10 @@ mod tests {
     #[tokio::test]
     async fn a_token_refused_as_soon_as_fetched_is_not_fetched_again() {
         let server = serve_expiring(&[1, 2]).await;
-        let err = client_for(&server).receive_msg(0, QUEUE, 1, false).await.unwrap_err();
+        let err = client_for(&server)
+            .receive_msg(0, QUEUE, 1, false)
+            .await
+            .unwrap_err();
         assert_eq!(err.name(), "MNSSecurityTokenExpiredError");
         assert_eq!(server.hits("GET /queues/").len(), 1);
         assert_eq!(server.token_hits(), 1);
@@ -834,15 +1048,25 @@ mod tests {
     async fn a_token_reply_without_keys_is_get_token_fail() {
         let server = serve(|head: &str| {
             if head.starts_with("GET /?") {
-                Canned::new(200, "application/json", r#"{"RequestId":"r","Code":"OK","MessageTokenDTO":{"AccessKeyId":"STS.x"}}"#)
+                Canned::new(
+                    200,
+                    "application/json",
+                    r#"{"RequestId":"r","Code":"OK","MessageTokenDTO":{"AccessKeyId":"STS.x"}}"#,
+                )
             } else {
                 happy(head)
             }
         })
         .await;
-        let err = client_for(&server).receive_msg(1, "q", 1, false).await.unwrap_err();
+        let err = client_for(&server)
+            .receive_msg(1, "q", 1, false)
+            .await
+            .unwrap_err();
         assert!(matches!(err, SdkError::TokenFailed), "{err:?}");
-        assert_eq!((err.name(), err.to_string()), ("TypeError".to_string(), "get token fail".to_string()));
+        assert_eq!(
+            (err.name(), err.to_string()),
+            ("TypeError".to_string(), "get token fail".to_string())
+        );
         assert!(server.hits("GET /queues/").is_empty());
     }
 
@@ -850,13 +1074,20 @@ mod tests {
     async fn a_token_api_error_passes_through() {
         let server = serve(|head: &str| {
             if head.starts_with("GET /?") {
-                Canned::new(400, "application/json", r#"{"RequestId":"r","Code":"isv.INVALID_PARAMETERS","Message":"bad queue"}"#)
+                Canned::new(
+                    400,
+                    "application/json",
+                    r#"{"RequestId":"r","Code":"isv.INVALID_PARAMETERS","Message":"bad queue"}"#,
+                )
             } else {
                 happy(head)
             }
         })
         .await;
-        let err = client_for(&server).receive_msg(2, "q", 1, false).await.unwrap_err();
+        let err = client_for(&server)
+            .receive_msg(2, "q", 1, false)
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "isv.INVALID_PARAMETERS");
     }
 
@@ -909,9 +1140,14 @@ mod tests {
             }
         })
         .await;
-        let err = client_for(&server).delete_msg(0, QUEUE, "bogus").await.unwrap_err();
+        let err = client_for(&server)
+            .delete_msg(0, QUEUE, "bogus")
+            .await
+            .unwrap_err();
         assert_eq!(err.name(), "MNSReceiptHandleErrorError");
         assert!(err.to_string().starts_with("DELETE "), "{err}");
-        assert!(!err.to_string().contains("tempsecret") && !format!("{err:?}").contains("tempsecret"));
+        assert!(
+            !err.to_string().contains("tempsecret") && !format!("{err:?}").contains("tempsecret")
+        );
     }
 }

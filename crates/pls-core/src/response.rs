@@ -35,9 +35,17 @@ struct Envelope {
 /// The success rule without building the whole body: a reply that is an
 /// object with a success Code (or none) and no big integers comes back as
 /// its bytes; anything else takes the exact path of [`interpret`].
-pub fn interpret_fast(action: &str, url: &str, status: u16, body: bytes::Bytes) -> Result<Success, SdkError> {
+pub fn interpret_fast(
+    action: &str,
+    url: &str,
+    status: u16,
+    body: bytes::Bytes,
+) -> Result<Success, SdkError> {
     if let Ok(envelope) = serde_json::from_slice::<Envelope>(&body) {
-        let succeeded = envelope.code.as_ref().is_none_or(|code| !is_truthy(code) || is_success_code(code));
+        let succeeded = envelope
+            .code
+            .as_ref()
+            .is_none_or(|code| !is_truthy(code) || is_success_code(code));
         if succeeded && !has_big_integer(&body) {
             return Ok(Success::Json(body));
         }
@@ -86,7 +94,10 @@ pub fn interpret(action: &str, url: &str, status: u16, body: &[u8]) -> Result<Va
         status,
         cause: format!("{err}; body starts with {:?}", preview(body)),
     })?;
-    if let Some(code) = json.get("Code").filter(|code| is_truthy(code) && !is_success_code(code)) {
+    if let Some(code) = json
+        .get("Code")
+        .filter(|code| is_truthy(code) && !is_success_code(code))
+    {
         return Err(SdkError::Api {
             code: js_string(Some(code)),
             message: js_string(json.get("Message")),
@@ -100,7 +111,10 @@ pub fn interpret(action: &str, url: &str, status: u16, body: &[u8]) -> Result<Va
 
 /// The first 120 characters of a body, for error messages.
 fn preview(body: &[u8]) -> String {
-    String::from_utf8_lossy(&body[..body.len().min(480)]).chars().take(120).collect()
+    String::from_utf8_lossy(&body[..body.len().min(480)])
+        .chars()
+        .take(120)
+        .collect()
 }
 
 #[cfg(test)]
@@ -130,9 +144,16 @@ mod tests {
 
     #[test]
     fn other_codes_reject_with_the_original_fields() {
-        let err = run(r#"{"Message":"no","Code":"isv.NO_AVAILABLE_NUMBER","RequestId":"r"}"#).unwrap_err();
+        let err = run(r#"{"Message":"no","Code":"isv.NO_AVAILABLE_NUMBER","RequestId":"r"}"#)
+            .unwrap_err();
         match &err {
-            SdkError::Api { code, message, data, url, .. } => {
+            SdkError::Api {
+                code,
+                message,
+                data,
+                url,
+                ..
+            } => {
                 assert_eq!(code, "isv.NO_AVAILABLE_NUMBER");
                 assert_eq!(message, "no");
                 assert_eq!(data["RequestId"], "r");
@@ -156,10 +177,20 @@ mod tests {
 
     #[test]
     fn the_fast_path_hands_back_bytes_only_when_exact() {
-        let fast = |body: &str| interpret_fast("BindAxb", "u", 200, bytes::Bytes::from(body.to_owned()));
-        assert!(matches!(fast(r#"{"Code":"OK","SecretBindDTO":{"SubsId":"123456789012345678"}}"#), Ok(Success::Json(_))));
-        assert!(matches!(fast(r#"{"RequestId":"x","N":1.5e300}"#), Ok(Success::Json(_))));
-        assert!(matches!(fast(r#"{"Code":"OK","ChargeId":12345678901234567890}"#), Ok(Success::Parsed(_))));
+        let fast =
+            |body: &str| interpret_fast("BindAxb", "u", 200, bytes::Bytes::from(body.to_owned()));
+        assert!(matches!(
+            fast(r#"{"Code":"OK","SecretBindDTO":{"SubsId":"123456789012345678"}}"#),
+            Ok(Success::Json(_))
+        ));
+        assert!(matches!(
+            fast(r#"{"RequestId":"x","N":1.5e300}"#),
+            Ok(Success::Json(_))
+        ));
+        assert!(matches!(
+            fast(r#"{"Code":"OK","ChargeId":12345678901234567890}"#),
+            Ok(Success::Parsed(_))
+        ));
         assert!(matches!(fast(r#"[1,2]"#), Ok(Success::Parsed(_))));
         // Duplicate Code: serde refuses the envelope; the exact path decides (last one wins).
         assert!(fast(r#"{"Code":"OK","Code":"isv.X"}"#).is_err());
@@ -170,11 +201,15 @@ mod tests {
 
     #[test]
     fn big_integers_are_found_outside_strings_only() {
-        assert!(!has_big_integer(br#"{"a":"12345678901234567890","b":123456789012345}"#));
+        assert!(!has_big_integer(
+            br#"{"a":"12345678901234567890","b":123456789012345}"#
+        ));
         assert!(has_big_integer(br#"{"a":1234567890123456}"#));
         assert!(has_big_integer(br#"[-12345678901234567890]"#));
         assert!(!has_big_integer(br#"{"a":"x\"12345678901234567890"}"#));
-        assert!(!has_big_integer(br#"{"a":12345678901234567.5,"b":1234567890123456789e3}"#));
+        assert!(!has_big_integer(
+            br#"{"a":12345678901234567.5,"b":1234567890123456789e3}"#
+        ));
         assert!(has_big_integer(b"12345678901234567"));
     }
 
@@ -182,6 +217,9 @@ mod tests {
     fn a_body_that_is_not_json_is_an_sdk_error() {
         let err = run("<html>busy</html>").unwrap_err();
         assert_eq!(err.code(), "SDK.InvalidResponse");
-        assert!(err.to_string().contains("BindAxb") && err.to_string().contains("<html>"), "{err}");
+        assert!(
+            err.to_string().contains("BindAxb") && err.to_string().contains("<html>"),
+            "{err}"
+        );
     }
 }

@@ -87,13 +87,21 @@ pub struct SigningContext<'a> {
 impl RpcRequest {
     /// A request with default options.
     pub fn new(action: impl Into<String>, params: Vec<(String, ParamValue)>) -> Self {
-        RpcRequest { action: action.into(), params, options: CallOptions::default() }
+        RpcRequest {
+            action: action.into(),
+            params,
+            options: CallOptions::default(),
+        }
     }
 
     /// Adds the default params, signs, and lays out URL, body and headers.
     pub fn sign(&self, ctx: &SigningContext<'_>) -> SignedRequest {
         let opts = &self.options;
-        let action = if opts.format_action { first_letter_upper(&self.action) } else { self.action.clone() };
+        let action = if opts.format_action {
+            first_letter_upper(&self.action)
+        } else {
+            self.action.clone()
+        };
         let creds = ctx.credentials;
 
         let mut pairs = PairSet::with_capacity(self.params.len() + 10);
@@ -109,7 +117,11 @@ impl RpcRequest {
             pairs.set("SecurityToken".into(), token.clone());
         }
         for (key, value) in &self.params {
-            let key = if opts.format_params { first_letter_upper(key) } else { key.clone() };
+            let key = if opts.format_params {
+                first_letter_upper(key)
+            } else {
+                key.clone()
+            };
             pairs.set_param(key, value);
         }
 
@@ -130,12 +142,21 @@ impl RpcRequest {
         };
         let form_body = opts.method.as_deref() == Some("POST");
         let (url, body) = if form_body {
-            headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
+            headers.push((
+                "content-type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ));
             (format!("{}/", ctx.endpoint), Some(query))
         } else {
             (format!("{}/?{}", ctx.endpoint, query), None)
         };
-        SignedRequest { method, url, body, headers, action }
+        SignedRequest {
+            method,
+            url,
+            body,
+            headers,
+            action,
+        }
     }
 }
 
@@ -147,7 +168,12 @@ pub fn make_nonce() -> String {
         let state = RandomState::new();
         let mut a = state.build_hasher();
         a.write_u32(std::process::id());
-        a.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+        a.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
         let mut b = state.build_hasher();
         b.write_u64(a.finish());
         (a.finish(), b.finish())
@@ -175,28 +201,54 @@ mod tests {
     }
 
     fn creds() -> Credentials {
-        Credentials { access_key_id: "id".into(), access_key_secret: "secret".into(), security_token: None }
+        Credentials {
+            access_key_id: "id".into(),
+            access_key_secret: "secret".into(),
+            security_token: None,
+        }
     }
 
     #[test]
     fn get_puts_the_sorted_query_in_the_url_and_signature_last() {
         let c = creds();
-        let req = RpcRequest::new("bindAxb", vec![("poolKey".into(), "FC1".into()), ("PhoneNoA".into(), "1 2".into())]);
+        let req = RpcRequest::new(
+            "bindAxb",
+            vec![
+                ("poolKey".into(), "FC1".into()),
+                ("PhoneNoA".into(), "1 2".into()),
+            ],
+        );
         let signed = req.sign(&ctx(&c));
         assert_eq!(signed.method, "GET");
         assert_eq!(signed.action, "BindAxb");
         assert!(signed.body.is_none());
         let query = signed.url.strip_prefix("http://h:1/?").unwrap();
-        let keys: Vec<_> = query.split('&').map(|p| p.split('=').next().unwrap()).collect();
+        let keys: Vec<_> = query
+            .split('&')
+            .map(|p| p.split('=').next().unwrap())
+            .collect();
         assert_eq!(
             keys,
-            ["AccessKeyId", "Action", "Format", "PhoneNoA", "PoolKey", "SignatureMethod", "SignatureNonce",
-             "SignatureVersion", "Timestamp", "Version", "Signature"]
+            [
+                "AccessKeyId",
+                "Action",
+                "Format",
+                "PhoneNoA",
+                "PoolKey",
+                "SignatureMethod",
+                "SignatureNonce",
+                "SignatureVersion",
+                "Timestamp",
+                "Version",
+                "Signature"
+            ]
         );
         assert!(query.contains("PhoneNoA=1%202"));
         assert!(query.contains("Timestamp=2018-08-01T00%3A00%3A00Z"));
         // The header carries the action as the caller wrote it.
-        assert!(signed.headers.contains(&("x-acs-action".into(), "bindAxb".into())));
+        assert!(signed
+            .headers
+            .contains(&("x-acs-action".into(), "bindAxb".into())));
     }
 
     #[test]
@@ -208,7 +260,10 @@ mod tests {
         let post = req.sign(&ctx(&c));
         assert_eq!(post.url, "http://h:1/");
         let body = post.body.unwrap();
-        assert!(post.headers.iter().any(|(k, v)| k == "content-type" && v == "application/x-www-form-urlencoded"));
+        assert!(post
+            .headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v == "application/x-www-form-urlencoded"));
         let get_query = get.url.split_once('?').unwrap().1;
         let (unsigned_get, sig_get) = get_query.rsplit_once("&Signature=").unwrap();
         let (unsigned_post, sig_post) = body.rsplit_once("&Signature=").unwrap();
@@ -228,8 +283,17 @@ mod tests {
 
     #[test]
     fn caller_params_override_defaults_and_format_flags_are_honoured() {
-        let c = Credentials { security_token: Some("tok".into()), ..creds() };
-        let mut req = RpcRequest::new("bindAxb", vec![("format".into(), "XML".into()), ("x".into(), ParamValue::Absent)]);
+        let c = Credentials {
+            security_token: Some("tok".into()),
+            ..creds()
+        };
+        let mut req = RpcRequest::new(
+            "bindAxb",
+            vec![
+                ("format".into(), "XML".into()),
+                ("x".into(), ParamValue::Absent),
+            ],
+        );
         req.options.format_action = false;
         let signed = req.sign(&ctx(&c));
         assert!(signed.url.contains("Format=XML") && !signed.url.contains("Format=JSON"));

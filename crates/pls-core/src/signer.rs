@@ -77,14 +77,23 @@ mod tests {
     #[test]
     fn aliyun_published_example_get_and_post() {
         let canonical = canonical_query(&aliyun_example());
-        assert_eq!(sign("testsecret", &string_to_sign("GET", &canonical)), "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
-        assert_eq!(sign("testsecret", &string_to_sign("POST", &canonical)), "MxbnVAM4w6sft9xjVpe/GCKueuk=");
+        assert_eq!(
+            sign("testsecret", &string_to_sign("GET", &canonical)),
+            "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
+        );
+        assert_eq!(
+            sign("testsecret", &string_to_sign("POST", &canonical)),
+            "MxbnVAM4w6sft9xjVpe/GCKueuk="
+        );
     }
 
     #[test]
     fn string_to_sign_encodes_the_query_again() {
         let canonical = canonical_query(&[("A".into(), "b c".into()), ("D".into(), "é".into())]);
         assert_eq!(canonical, "A=b%20c&D=%C3%A9");
-        assert_eq!(string_to_sign("GET", &canonical), "GET&%2F&A%3Db%2520c%26D%3D%25C3%25A9");
+        assert_eq!(
+            string_to_sign("GET", &canonical),
+            "GET&%2F&A%3Db%2520c%26D%3D%25C3%25A9"
+        );
     }
 }

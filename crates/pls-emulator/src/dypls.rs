@@ -774,7 +774,10 @@ impl Model {
 
 /// The params every AXN flavour starts with: pool, a valid A, an optional
 /// valid default B, and the expiry (as ms on the business clock).
-fn axn_parties<'p>(p: &'p Params, now_ms: i64) -> Result<(&'p str, &'p str, &'p str, i64), BizError> {
+fn axn_parties<'p>(
+    p: &'p Params,
+    now_ms: i64,
+) -> Result<(&'p str, &'p str, &'p str, i64), BizError> {
     let pool_key = require(p, "PoolKey")?;
     let a = require(p, "PhoneNoA")?;
     validate_phone(a)?;
