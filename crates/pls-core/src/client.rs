@@ -1,15 +1,18 @@
-//! `PlsClient`: signs RPC calls and sends them on the shared HTTP client.
+//! `PlsClient`: signs RPC calls and sends them on the shared HTTP client,
+//! again where that is safe (see [`crate::retry`]), re-signed each attempt.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::time::Instant;
 
-use crate::config::{ClientConfig, Service};
-use crate::error::{HttpEntry, SdkError};
+use crate::config::{ClientConfig, Credentials, Service};
+use crate::error::{HttpEntry, SdkError, TimeoutPhase};
 use crate::http::{self, Exchange, Reply};
 use crate::queue::TokenCache;
 use crate::response::Success;
+use crate::retry;
 use crate::rpc::{make_nonce, RpcRequest, SignedRequest, SigningContext};
 use crate::timefmt::rpc_timestamp_now;
 
@@ -24,6 +27,15 @@ pub struct PreparedCall {
     pub read_timeout: Duration,
 }
 
+/// The outcome of a call and how many requests it took.
+#[derive(Debug)]
+pub struct Attempted<T> {
+    /// The result, or the last real failure.
+    pub result: Result<T, SdkError>,
+    /// Requests sent (or tried): 1 when the first attempt settled it.
+    pub attempts: u32,
+}
+
 /// A configured client. Cheap to clone; clones share the connection pool.
 #[derive(Debug, Clone)]
 pub struct PlsClient {
@@ -34,9 +46,9 @@ pub struct PlsClient {
 }
 
 impl PlsClient {
-    /// A client for `config`, on the process-wide pool for its connect timeout.
+    /// A client for `config`, on the process-wide connection pool.
     pub fn new(config: ClientConfig) -> Result<Self, SdkError> {
-        let http = http::shared_client(config.connect_timeout)?;
+        let http = http::shared_client()?;
         Ok(PlsClient {
             config,
             http,
@@ -59,13 +71,24 @@ impl PlsClient {
         &self.mns_tokens
     }
 
-    /// Signs `request` for `service` with a fresh timestamp and nonce.
+    /// Signs `request` for `service` with the client's credentials.
     pub fn sign(&self, service: Service, request: &RpcRequest) -> SignedRequest {
+        self.sign_attempt(service, request, &self.config.credentials)
+    }
+
+    /// The signing step of one attempt: `request` signed with `credentials`
+    /// under a fresh timestamp and nonce, so a retry is never a replay.
+    pub fn sign_attempt(
+        &self,
+        service: Service,
+        request: &RpcRequest,
+        credentials: &Credentials,
+    ) -> SignedRequest {
         let timestamp = rpc_timestamp_now();
         let nonce = make_nonce();
         request.sign(&SigningContext {
             endpoint: self.config.endpoints.of(service),
-            credentials: &self.config.credentials,
+            credentials,
             user_agent: &self.config.user_agent,
             sdk_client: &self.config.sdk_client,
             timestamp: &timestamp,
@@ -77,48 +100,41 @@ impl PlsClient {
     /// needs no I/O, which the Node binding does on the JS thread so the
     /// caller's strings are freed on the thread that made them.
     pub fn prepare(&self, service: Service, request: &RpcRequest) -> PreparedCall {
-        let (connect_timeout, read_timeout) = self.timeouts(request);
+        let opts = &request.options;
         PreparedCall {
             signed: self.sign(service, request),
-            connect_timeout,
-            read_timeout,
+            connect_timeout: opts.connect_timeout.unwrap_or(self.config.connect_timeout),
+            read_timeout: opts.read_timeout.unwrap_or(self.config.read_timeout),
         }
     }
 
-    /// Sends one RPC call and applies the original's result rule.
+    /// Sends one RPC call (retrying where safe) and applies the original's result rule.
     pub async fn call(&self, service: Service, request: &RpcRequest) -> Result<Value, SdkError> {
-        let prepared = self.prepare(service, request);
-        let reply = self.send(&prepared).await?;
-        let signed = &prepared.signed;
-        crate::response::interpret(&signed.action, &signed.url, reply.status, &reply.body)
-            .map_err(|err| with_entry(err, signed, &reply))
+        let first = self.prepare(service, request);
+        self.with_retries(service, request, first, interpret_value)
+            .await
+            .result
     }
 
-    /// Sends a prepared call and applies the result rule for callers with a
+    /// Sends a call whose first attempt is `first` (see [`Self::prepare`]),
+    /// retrying where safe, and applies the result rule for callers with a
     /// JSON parser of their own (the Node binding hands the bytes to V8's
     /// `JSON.parse`): a plain successful reply is not parsed here.
-    pub async fn execute_json(&self, prepared: &PreparedCall) -> Result<Success, SdkError> {
-        let reply = self.send(prepared).await?;
-        let signed = &prepared.signed;
-        crate::response::interpret_fast(
-            &signed.action,
-            &signed.url,
-            reply.status,
-            reply.body.clone(),
-        )
-        .map_err(|err| with_entry(err, signed, &reply))
+    pub async fn execute_json(
+        &self,
+        service: Service,
+        request: &RpcRequest,
+        first: PreparedCall,
+    ) -> Attempted<Success> {
+        self.with_retries(service, request, first, interpret_json)
+            .await
     }
 
-    /// Sends a prepared call and hands back the raw reply.
+    /// Sends a prepared call once and hands back the raw reply.
     pub async fn send(&self, prepared: &PreparedCall) -> Result<Reply, SdkError> {
-        let http = if prepared.connect_timeout == self.config.connect_timeout {
-            self.http.clone()
-        } else {
-            http::shared_client(prepared.connect_timeout)?
-        };
         let signed = &prepared.signed;
         http::send(
-            &http,
+            &self.http,
             Exchange {
                 action: &signed.action,
                 method: &signed.method,
@@ -132,13 +148,90 @@ impl PlsClient {
         .await
     }
 
-    fn timeouts(&self, request: &RpcRequest) -> (Duration, Duration) {
-        let opts = &request.options;
-        (
-            opts.connect_timeout.unwrap_or(self.config.connect_timeout),
-            opts.read_timeout.unwrap_or(self.config.read_timeout),
-        )
+    /// The attempt loop: `first`, then while the failure is safe to repeat
+    /// and retries remain, a wait (backoff with full jitter, or the server's
+    /// `x-acs-retry-after`) and a freshly signed attempt. The call's overall
+    /// `timeout` bounds all of it; when it fires during an attempt that is
+    /// the error, when a wait would outlast it the last real error stands.
+    async fn with_retries<T>(
+        &self,
+        service: Service,
+        request: &RpcRequest,
+        first: PreparedCall,
+        interpret: fn(&SignedRequest, Reply) -> Result<T, SdkError>,
+    ) -> Attempted<T> {
+        let max_retries = request
+            .options
+            .max_retries
+            .unwrap_or(self.config.max_retries);
+        let total = request.options.timeout.or(self.config.timeout);
+        let deadline = total.map(|limit| Instant::now() + limit);
+        let mut prepared = first;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let attempt = async {
+                self.send(&prepared)
+                    .await
+                    .and_then(|reply| interpret(&prepared.signed, reply))
+            };
+            let result = match (deadline, total) {
+                (Some(deadline), Some(limit)) => {
+                    match tokio::time::timeout_at(deadline, attempt).await {
+                        Ok(result) => result,
+                        Err(_) => Err(SdkError::Timeout {
+                            action: prepared.signed.action.clone(),
+                            url: prepared.signed.url.clone(),
+                            phase: TimeoutPhase::Total,
+                            millis: limit.as_millis() as u64,
+                        }),
+                    }
+                }
+                _ => attempt.await,
+            };
+            let err = match result {
+                Ok(value) => {
+                    return Attempted {
+                        result: Ok(value),
+                        attempts,
+                    }
+                }
+                Err(err) => err,
+            };
+            if attempts > max_retries || !retry::may_retry(&prepared.signed.action, &err) {
+                return Attempted {
+                    result: Err(err),
+                    attempts,
+                };
+            }
+            let wait = retry::delay(attempts, &err);
+            if deadline.is_some_and(|deadline| Instant::now() + wait >= deadline) {
+                return Attempted {
+                    result: Err(err),
+                    attempts,
+                };
+            }
+            tokio::time::sleep(wait).await;
+            prepared = self.prepare(service, request);
+        }
     }
+}
+
+/// The original's result rule, parsed in full.
+fn interpret_value(signed: &SignedRequest, reply: Reply) -> Result<Value, SdkError> {
+    crate::response::interpret(&signed.action, &signed.url, reply.status, &reply.body)
+        .map_err(|err| with_entry(err, signed, &reply))
+}
+
+/// The original's result rule, leaving plain successes unparsed.
+fn interpret_json(signed: &SignedRequest, reply: Reply) -> Result<Success, SdkError> {
+    crate::response::interpret_fast(
+        &signed.action,
+        &signed.url,
+        reply.status,
+        reply.body.clone(),
+    )
+    .map_err(|err| with_entry(err, signed, &reply))
 }
 
 /// Attaches the exchange to an API error, as the original's `err.entry`.

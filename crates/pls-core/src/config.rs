@@ -133,8 +133,12 @@ pub struct ClientConfig {
     pub endpoints: Endpoints,
     /// Time allowed to open a connection.
     pub connect_timeout: Duration,
-    /// Time allowed, once connected, for the whole response.
+    /// Time allowed, once the request can be written, for the whole response.
     pub read_timeout: Duration,
+    /// Time allowed for a whole call, retries and their waits included; none by default.
+    pub timeout: Option<Duration>,
+    /// Retries after the first attempt, where a retry is safe.
+    pub max_retries: u32,
     /// The `user-agent` header.
     pub user_agent: String,
     /// The `x-sdk-client` header.
@@ -149,6 +153,8 @@ impl ClientConfig {
             endpoints: Endpoints::default(),
             connect_timeout: DEFAULT_TIMEOUT,
             read_timeout: DEFAULT_TIMEOUT,
+            timeout: None,
+            max_retries: crate::retry::DEFAULT_MAX_RETRIES,
             user_agent: default_user_agent(),
             sdk_client: format!("Rust, pls-core: {}", env!("CARGO_PKG_VERSION")),
         }

@@ -60,6 +60,8 @@ pub enum SdkError {
     },
     /// A temporary token response without AccessKeyId, AccessKeySecret and SecurityToken.
     TokenFailed,
+    /// The caller cancelled the call (an aborted AbortSignal).
+    Aborted { action: String },
 }
 
 /// What the original reports of an exchange in `err.entry`.
@@ -80,6 +82,8 @@ pub enum TimeoutPhase {
     Connect,
     /// Waiting for or reading the response.
     Read,
+    /// The whole call, retries and their waits included.
+    Total,
 }
 
 impl SdkError {
@@ -94,6 +98,7 @@ impl SdkError {
             SdkError::InvalidArgument { .. } => "SDK.InvalidArgument".into(),
             SdkError::Mns { code, .. } => format!("MNS.{code}"),
             SdkError::TokenFailed => "SDK.TokenFailed".into(),
+            SdkError::Aborted { .. } => "SDK.Aborted".into(),
         }
     }
 
@@ -104,6 +109,8 @@ impl SdkError {
             SdkError::Timeout { .. } => "RequestTimeoutError".into(),
             SdkError::Mns { code, .. } => format!("MNS{code}Error"),
             SdkError::TokenFailed => "TypeError".into(),
+            // The name fetch gives a cancelled request.
+            SdkError::Aborted { .. } => "AbortError".into(),
             _ => "Error".into(),
         }
     }
@@ -131,12 +138,22 @@ impl fmt::Display for SdkError {
         match self {
             // The original's exact message, which callers may parse.
             SdkError::Api { message, url, .. } => write!(f, "{message}, URL: {url}"),
-            SdkError::Timeout { action, url, phase: TimeoutPhase::Connect, millis } => {
-                write!(f, "{action}: ConnectTimeout: no connection within {millis} ms to {}", origin(url))
-            }
-            SdkError::Timeout { action, url, phase: TimeoutPhase::Read, millis } => {
-                write!(f, "{action}: ReadTimeout: no complete response within {millis} ms from {}", origin(url))
-            }
+            // Each names the option whose limit fired.
+            SdkError::Timeout { action, url, phase: TimeoutPhase::Connect, millis } => write!(
+                f,
+                "{action}: ConnectTimeout: no connection within {millis} ms (connectTimeout) to {}",
+                origin(url)
+            ),
+            SdkError::Timeout { action, url, phase: TimeoutPhase::Read, millis } => write!(
+                f,
+                "{action}: ReadTimeout: no complete response within {millis} ms (readTimeout) from {}",
+                origin(url)
+            ),
+            SdkError::Timeout { action, url, phase: TimeoutPhase::Total, millis } => write!(
+                f,
+                "{action}: Timeout: the call did not complete within {millis} ms (timeout) at {}",
+                origin(url)
+            ),
             SdkError::Connect { action, url, cause } => {
                 write!(f, "{action}: cannot connect to {}: {cause}", origin(url))
             }
@@ -153,6 +170,7 @@ impl fmt::Display for SdkError {
                 "{method} {url} failed with {status}. requestid: {request_id}, hostid: {host_id}, message: {message}"
             ),
             SdkError::TokenFailed => f.write_str("get token fail"),
+            SdkError::Aborted { action } => write!(f, "{action}: the operation was aborted"),
         }
     }
 }

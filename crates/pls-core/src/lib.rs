@@ -21,6 +21,7 @@ pub mod mns;
 pub mod params;
 pub mod queue;
 pub mod response;
+pub mod retry;
 pub mod rpc;
 pub mod signer;
 pub mod timefmt;

@@ -252,6 +252,14 @@ pub fn decode_message_body(body_base64: &str) -> Result<Value, SdkError> {
     serde_json::from_str(&text).map_err(|err| invalid(format!("does not decode to JSON: {err}")))
 }
 
+/// The checks `receive_msg` and `delete_msg` make before any request: a
+/// known message type and a queue name that addresses only that queue.
+pub fn check_receive_args(msg_type: u32, queue_name: &str) -> Result<MessageType, SdkError> {
+    let kind = MessageType::from_number(msg_type)?;
+    check_queue_name(queue_name)?;
+    Ok(kind)
+}
+
 /// MNS names queues with letters, digits and `-`; a `/`, `?` or `#` would
 /// silently address another resource, so only URL-safe names are sent.
 fn check_queue_name(queue_name: &str) -> Result<(), SdkError> {
@@ -282,8 +290,7 @@ impl PlsClient {
         wait_seconds: u32,
         delete: bool,
     ) -> Result<MnsReply, SdkError> {
-        let kind = MessageType::from_number(msg_type)?;
-        check_queue_name(queue_name)?;
+        let kind = check_receive_args(msg_type, queue_name)?;
         let endpoint = self.mns_endpoint();
         let endpoint = &endpoint;
         let reply = self
@@ -321,8 +328,7 @@ impl PlsClient {
         queue_name: &str,
         receipt_handle: &str,
     ) -> Result<(), SdkError> {
-        let kind = MessageType::from_number(msg_type)?;
-        check_queue_name(queue_name)?;
+        let kind = check_receive_args(msg_type, queue_name)?;
         if receipt_handle.is_empty() {
             return Err(SdkError::InvalidArgument {
                 message: "parameter \"receiptHandle\" is required".into(),
