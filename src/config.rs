@@ -6,10 +6,11 @@ use napi::Result;
 use pls_core::{ClientConfig, Credentials, Endpoints};
 
 use crate::js;
-use crate::params::read_timeouts;
+use crate::params::{read_max_retries, read_timeouts};
 
 /// Reads `{ accessKeyId, secretAccessKey, securityToken, endpoint,
-/// dybaseEndpoint, mnsEndpoint, timeout, connectTimeout, readTimeout }`,
+/// dybaseEndpoint, mnsEndpoint, timeout, connectTimeout, readTimeout,
+/// maxRetries }`,
 /// falling back to the ALIBABA_CLOUD_* and PLS_ENDPOINT variables. Throws the
 /// original's TypeErrors for missing credentials.
 pub fn read_client_config(env: napi_env, options: Option<napi_value>) -> Result<ClientConfig> {
@@ -72,12 +73,18 @@ pub fn read_client_config(env: napi_env, options: Option<napi_value>) -> Result<
     );
     config.sdk_client = format!("pls-native: {}", env!("CARGO_PKG_VERSION"));
     if let Some(object) = options {
-        let (connect, read) = read_timeouts(env, object)?;
-        if let Some(connect) = connect {
+        let timeouts = read_timeouts(env, object)?;
+        if let Some(connect) = timeouts.connect {
             config.connect_timeout = connect;
         }
-        if let Some(read) = read {
+        if let Some(read) = timeouts.read {
             config.read_timeout = read;
+        }
+        config.timeout = timeouts.total;
+        match read_max_retries(env, object) {
+            Ok(Some(retries)) => config.max_retries = retries,
+            Ok(None) => {}
+            Err(err) => return Err(js::throw_type_error(env, &err.reason)),
         }
     }
     Ok(config)

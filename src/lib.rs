@@ -1,6 +1,7 @@
 //! The Node binding: JS values in, JS values and JS errors out. Every
 //! decision about the wire lives in `pls-core`; this crate only converts.
 
+mod abort;
 mod completion;
 mod config;
 mod emulator;
@@ -18,13 +19,20 @@ use napi::{Env, JsValue, Result, Unknown};
 use napi_derive::napi;
 
 use pls_core::action::{self, Action};
+use pls_core::client::Attempted;
 use pls_core::response::Success;
 use pls_core::{PlsClient, RpcRequest, Service};
+
+use crate::abort::Signal;
+use crate::completion::Settlement;
 
 /// A JS value made on the JS thread, handed to napi-rs as the resolution.
 pub struct Resolved(napi_value);
 
 impl ToNapiValue for Resolved {
+    /// # Safety
+    /// napi-rs calls this on the JS thread with the env the value was made
+    /// in; the value is returned as it is, without touching the env.
     unsafe fn to_napi_value(_env: napi_env, value: Self) -> Result<napi_value> {
         Ok(value.0)
     }
@@ -112,7 +120,8 @@ impl PlsClientBinding {
     }
 
     /// The original's `receiveMsg(type, queueName, waitSeconds = 10, isDel = false)`:
-    /// type 0 SecretReport, 1 SecretRecording, 2 SecretSmsIntercept.
+    /// type 0 SecretReport, 1 SecretRecording, 2 SecretSmsIntercept;
+    /// `options.signal` cancels the poll.
     #[napi]
     pub fn receive_msg(
         &self,
@@ -121,19 +130,27 @@ impl PlsClientBinding {
         queue_name: Unknown<'_>,
         wait_seconds: Option<Unknown<'_>>,
         is_del: Option<Unknown<'_>>,
+        options: Option<Unknown<'_>>,
     ) -> Result<Resolved> {
-        let args = queue::ReceiveArgs::read(
-            env.raw(),
-            msg_type.raw(),
-            queue_name.raw(),
-            raw(&wait_seconds),
-            raw(&is_del),
-        )?;
-        queue::receive(env, Arc::clone(&self.inner), args)
+        let raw_env = env.raw();
+        let read = || -> Result<(queue::ReceiveArgs, Signal)> {
+            let args = queue::ReceiveArgs::read(
+                raw_env,
+                msg_type.raw(),
+                queue_name.raw(),
+                raw(&wait_seconds),
+                raw(&is_del),
+            )?;
+            Ok((args, abort::read(raw_env, raw(&options))?))
+        };
+        match read() {
+            Ok((args, signal)) => queue::receive(env, Arc::clone(&self.inner), args, signal),
+            Err(err) => reject_now(raw_env, err),
+        }
     }
 
     /// Deletes a received message by its ReceiptHandle (what `consume` does
-    /// once a handler succeeds).
+    /// once a handler succeeds); `options.signal` cancels it.
     #[napi]
     pub fn delete_msg(
         &self,
@@ -141,10 +158,20 @@ impl PlsClientBinding {
         msg_type: Unknown<'_>,
         queue_name: Unknown<'_>,
         receipt_handle: String,
+        options: Option<Unknown<'_>>,
     ) -> Result<Resolved> {
-        let args =
-            queue::ReceiveArgs::read(env.raw(), msg_type.raw(), queue_name.raw(), None, None)?;
-        queue::delete(env, Arc::clone(&self.inner), args, receipt_handle)
+        let raw_env = env.raw();
+        let read = || -> Result<(queue::ReceiveArgs, Signal)> {
+            let args =
+                queue::ReceiveArgs::read(raw_env, msg_type.raw(), queue_name.raw(), None, None)?;
+            Ok((args, abort::read(raw_env, raw(&options))?))
+        };
+        match read() {
+            Ok((args, signal)) => {
+                queue::delete(env, Arc::clone(&self.inner), args, receipt_handle, signal)
+            }
+            Err(err) => reject_now(raw_env, err),
+        }
     }
 }
 
@@ -152,6 +179,14 @@ impl PlsClientBinding {
 fn reject_now(env: napi_env, err: napi::Error) -> Result<Resolved> {
     let reason = errors::argument_rejection(env, err)?;
     Ok(Resolved(js::rejected_promise(env, reason)?))
+}
+
+/// Throws an Error with code `SDK.InvalidArgument` when `receiveMsg` could
+/// never succeed with this type and queue name (`consume` checks up front).
+#[napi]
+pub fn check_queue_args(env: Env, msg_type: Unknown<'_>, queue_name: Unknown<'_>) -> Result<()> {
+    let args = queue::ReceiveArgs::read(env.raw(), msg_type.raw(), queue_name.raw(), None, None)?;
+    args.check(env.raw())
 }
 
 /// The JSON object inside a message's base64 `MessageBody`.
@@ -198,34 +233,80 @@ impl PlsClientBinding {
         options: &Option<Unknown<'_>>,
     ) -> Result<Resolved> {
         let raw_env = env.raw();
-        let read = || -> Result<RpcRequest> {
-            Ok(RpcRequest {
+        let read = || -> Result<(RpcRequest, Signal)> {
+            let request = RpcRequest {
                 action,
                 params: params::read_params(raw_env, raw(params))?,
                 options: params::read_call_options(raw_env, raw(options))?,
-            })
+            };
+            Ok((request, abort::read(raw_env, raw(options))?))
         };
         match read() {
-            Ok(request) => self.spawn_rpc(env, &request),
+            Ok((request, Signal::Aborted(reason))) => {
+                // Already aborted: nothing is sent.
+                let error = errors::abort_error(raw_env, &request.action, Some(reason))?;
+                Ok(Resolved(js::rejected_promise(raw_env, error)?))
+            }
+            Ok((request, signal)) => self.spawn_rpc(env, request, signal),
             Err(err) => reject_now(raw_env, err),
         }
     }
 
-    /// The future owns everything it touches (an Arc of the client), so a
-    /// worker thread that ends with calls in flight frees nothing they use.
-    fn spawn_rpc(&self, env: &Env, request: &RpcRequest) -> Result<Resolved> {
+    /// Signs the first attempt here, on the JS thread, and sends on the
+    /// runtime (later attempts are signed there). The future owns everything
+    /// it touches (an Arc of the client, the request), so a worker thread
+    /// that ends with calls in flight frees nothing they use; the request
+    /// comes back to be freed on the thread that allocated it.
+    fn spawn_rpc(&self, env: &Env, request: RpcRequest, signal: Signal) -> Result<Resolved> {
         let client = Arc::clone(&self.inner);
-        let prepared = client.prepare(Service::Dypls, request);
-        let promise = completion::spawn(
-            env.raw(),
-            async move { client.execute_json(&prepared).await },
-            |env, outcome| {
-                errors::settle(env, outcome, |env, success| match success {
-                    Success::Json(text) => js::parse_json(env, &text),
-                    Success::Parsed(json) => js::from_json(env, &json),
-                })
-            },
-        )?;
+        let prepared = client.prepare(Service::Dypls, &request);
+        // Named in the AbortError; only kept when the call can be aborted.
+        let prepared_action =
+            matches!(signal, Signal::Live(_)).then(|| prepared.signed.action.clone());
+        let call = async move {
+            let outcome = client
+                .execute_json(Service::Dypls, &request, prepared)
+                .await;
+            (outcome, request)
+        };
+        let promise = match signal {
+            Signal::Live(listening) => {
+                let action = prepared_action.unwrap_or_default();
+                let guarded = listening.guard(call);
+                completion::spawn(
+                    env.raw(),
+                    guarded,
+                    move |env, finished: Option<(Attempted<Success>, RpcRequest)>| {
+                        let reason = listening.finish(env);
+                        match finished {
+                            Some((outcome, _request)) => settle_rpc(env, outcome),
+                            None => Ok(Settlement::Reject(errors::abort_error(
+                                env,
+                                &action,
+                                reason.ok(),
+                            )?)),
+                        }
+                    },
+                )?
+            }
+            _ => completion::spawn(env.raw(), call, |env, (outcome, _request)| {
+                settle_rpc(env, outcome)
+            })?,
+        };
         Ok(Resolved(promise))
+    }
+}
+
+/// A call's outcome as its settlement: the reply parsed by V8 (or from the
+/// exact Rust parse), or the last real error with its attempt count.
+fn settle_rpc(env: napi_env, outcome: Attempted<Success>) -> Result<Settlement> {
+    match outcome.result {
+        Ok(Success::Json(text)) => Ok(Settlement::Resolve(js::parse_json(env, &text)?)),
+        Ok(Success::Parsed(json)) => Ok(Settlement::Resolve(js::from_json(env, &json)?)),
+        Err(err) => Ok(Settlement::Reject(errors::call_error(
+            env,
+            &err,
+            outcome.attempts,
+        )?)),
     }
 }
