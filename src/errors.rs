@@ -42,7 +42,8 @@ pub fn to_js_error(env: napi_env, err: &SdkError) -> Result<napi_value> {
             js::set(env, error, "code", js::make_string(env, &err.code())?)?;
             js::set(env, error, "url", js::make_string(env, url)?)?;
         }
-        SdkError::InvalidArgument { .. } | SdkError::TokenFailed | SdkError::Aborted { .. } => {
+        // InvalidArgument, TokenFailed, Aborted, and kinds added later: a code.
+        _ => {
             js::set(env, error, "code", js::make_string(env, &err.code())?)?;
         }
     }

@@ -10,7 +10,7 @@ use napi::sys::{self, napi_env, napi_value};
 use napi::{Error, Result, Status};
 use serde_json::Value;
 
-use pls_core::jsvalue::{classify_number, JsNumber};
+use pls_core::{classify_number, JsNumber};
 
 fn check(status: sys::napi_status, what: &str) -> Result<()> {
     if status == sys::Status::napi_ok {

@@ -18,10 +18,7 @@ use napi::sys::{napi_env, napi_value};
 use napi::{Env, JsValue, Result, Unknown};
 use napi_derive::napi;
 
-use pls_core::action::{self, Action};
-use pls_core::client::Attempted;
-use pls_core::response::Success;
-use pls_core::{PlsClient, RpcRequest, Service};
+use pls_core::{Action, Attempted, PlsClient, RpcRequest, Service, Success};
 
 use crate::abort::Signal;
 use crate::completion::Settlement;
@@ -208,7 +205,7 @@ impl PlsClientBinding {
         params: Option<Unknown<'_>>,
         options: Option<Unknown<'_>>,
     ) -> Result<Resolved> {
-        let action: &Action = action::by_method(method)
+        let action: &Action = pls_core::by_method(method)
             .ok_or_else(|| napi::Error::from_reason(format!("unknown method {method}")))?;
         let raw_env = env.raw();
         match params::missing_required(raw_env, raw(&params), action) {

@@ -104,7 +104,7 @@ impl ReceiveArgs {
     /// The core's checks of type and queue name, without any request; a
     /// failure is thrown as the Error a call would reject with.
     pub fn check(&self, env: napi_env) -> Result<()> {
-        pls_core::queue::check_receive_args(self.msg_type, &self.queue_name)
+        pls_core::check_receive_args(self.msg_type, &self.queue_name)
             .map(|_| ())
             .map_err(|err| errors::rejection(env, &err))
     }

@@ -16,14 +16,12 @@ pub enum Service {
     Mns,
 }
 
-/// The account and region the original's MNS queues live in.
-pub const MNS_ACCOUNT: &str = "1943695596114318";
-
 /// HTTPS by default (an improvement over the original's plain HTTP).
 pub const DEFAULT_DYPLS_ENDPOINT: &str = "https://dyplsapi.aliyuncs.com";
 /// See [`DEFAULT_DYPLS_ENDPOINT`].
 pub const DEFAULT_DYBASE_ENDPOINT: &str = "https://dybaseapi.aliyuncs.com";
-/// The MNS endpoint of account [`MNS_ACCOUNT`] in cn-hangzhou.
+/// The MNS endpoint of the account the original's queues live in
+/// (1943695596114318, region cn-hangzhou).
 pub const DEFAULT_MNS_ENDPOINT: &str = "https://1943695596114318.mns.cn-hangzhou.aliyuncs.com";
 
 /// The original's connect and read timeout.

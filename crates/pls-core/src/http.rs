@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::error::{SdkError, TimeoutPhase};
+use crate::error::{error_chain, Cause, SdkError, TimeoutPhase};
 
 /// The process-wide pooled keep-alive client. Building one costs
 /// milliseconds (TLS roots) and each holds its own pool, so every PlsClient
@@ -232,7 +232,7 @@ async fn race_limits(
         tokio::select! {
             biased;
             outcome = &mut work => {
-                return outcome.map_err(|err| map_reqwest_error(exchange, &err));
+                return outcome.map_err(|err| map_reqwest_error(exchange, err));
             }
             // The sender lives inside `work`, so this only ends with a change.
             Ok(()) = state.changed() => continue,
@@ -279,7 +279,7 @@ fn decompress(exchange: &Exchange<'_>, mut reply: Reply) -> Result<Reply, SdkErr
         action: exchange.action.into(),
         url: exchange.url.into(),
         status: reply.status,
-        cause,
+        cause: cause.into(),
     };
     match read {
         Err(err) => {
@@ -298,16 +298,16 @@ fn decompress(exchange: &Exchange<'_>, mut reply: Reply) -> Result<Reply, SdkErr
     Ok(reply)
 }
 
-fn map_reqwest_error(exchange: &Exchange<'_>, err: &reqwest::Error) -> SdkError {
+fn map_reqwest_error(exchange: &Exchange<'_>, err: reqwest::Error) -> SdkError {
     let action = exchange.action.to_owned();
     let url = exchange.url.to_owned();
     if err.is_builder() {
         // e.g. a GET whose signed query is longer than a URI may be.
         return SdkError::InvalidArgument {
-            message: format!("{action}: the request cannot be sent: {} (a very long query can go as options.method 'POST')", error_chain(err)),
+            message: format!("{action}: the request cannot be sent: {} (a very long query can go as options.method 'POST')", error_chain(&err)),
         };
     }
-    if err.is_connect() && (err.is_timeout() || caused_by::<tokio::time::error::Elapsed>(err)) {
+    if err.is_connect() && (err.is_timeout() || caused_by::<tokio::time::error::Elapsed>(&err)) {
         let millis = exchange.connect_timeout.as_millis() as u64;
         SdkError::Timeout {
             action,
@@ -327,13 +327,13 @@ fn map_reqwest_error(exchange: &Exchange<'_>, err: &reqwest::Error) -> SdkError 
         SdkError::Connect {
             action,
             url,
-            cause: error_chain(err),
+            cause: Cause::new(err),
         }
     } else {
         SdkError::Network {
             action,
             url,
-            cause: error_chain(err),
+            cause: Cause::new(err),
         }
     }
 }
@@ -348,25 +348,6 @@ fn caused_by<E: std::error::Error + 'static>(err: &(dyn std::error::Error + 'sta
         current = e.source();
     }
     false
-}
-
-/// An error and its sources, innermost last ("error sending request: connection refused").
-/// reqwest's own text includes the URL; strip it so the signed query is not repeated.
-pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = Vec::new();
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = current {
-        let text = e.to_string();
-        let text = match text.find(" for url (") {
-            Some(at) => text[..at].to_owned(),
-            None => text,
-        };
-        if parts.last() != Some(&text) {
-            parts.push(text);
-        }
-        current = e.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

@@ -10,27 +10,30 @@
 // allocation per error.
 #![allow(clippy::result_large_err)]
 
-pub mod action;
-pub mod client;
-pub mod config;
-pub mod encode;
-pub mod error;
-pub mod http;
-pub mod jsvalue;
-pub mod mns;
-pub mod params;
-pub mod queue;
-pub mod response;
-pub mod retry;
-pub mod rpc;
-pub mod signer;
-pub mod timefmt;
+mod action;
+mod client;
+mod config;
+mod encode;
+mod error;
+mod http;
+mod jsvalue;
+mod mns;
+mod params;
+mod queue;
+mod response;
+mod retry;
+mod rpc;
+mod signer;
+mod timefmt;
 
-pub use action::{Action, ACTIONS};
-pub use client::PlsClient;
+// The public API: what the Node binding needs, and nothing of how it is done.
+pub use action::{by_method, Action};
+pub use client::{Attempted, PlsClient, PreparedCall};
 pub use config::{ClientConfig, Credentials, Endpoints, Service};
-pub use error::{HttpEntry, SdkError};
+pub use error::{HttpEntry, SdkError, TimeoutPhase};
+pub use jsvalue::{classify_number, JsNumber};
 pub use mns::{MnsCredentials, MnsReply};
 pub use params::ParamValue;
-pub use queue::{decode_message_body, MessageType};
-pub use rpc::{CallOptions, RpcRequest};
+pub use queue::{check_receive_args, decode_message_body, MessageType};
+pub use response::Success;
+pub use rpc::{CallOptions, RpcRequest, SignedRequest};

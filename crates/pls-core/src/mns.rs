@@ -407,7 +407,7 @@ pub fn interpret(
         action: action.into(),
         url: url.into(),
         status,
-        cause,
+        cause: cause.into(),
     };
     let content_type = content_type.to_ascii_lowercase();
     let is_xml =

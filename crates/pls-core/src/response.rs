@@ -92,7 +92,7 @@ pub fn interpret(action: &str, url: &str, status: u16, body: &[u8]) -> Result<Va
         action: action.into(),
         url: url.into(),
         status,
-        cause: format!("{err}; body starts with {:?}", preview(body)),
+        cause: format!("{err}; body starts with {:?}", preview(body)).into(),
     })?;
     if let Some(code) = json
         .get("Code")
