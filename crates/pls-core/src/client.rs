@@ -10,11 +10,11 @@ use tokio::time::Instant;
 use crate::config::{ClientConfig, Credentials, Service};
 use crate::error::{HttpEntry, SdkError, TimeoutPhase};
 use crate::http::{self, Exchange, Reply};
-use crate::queue::TokenCache;
 use crate::response::Success;
 use crate::retry;
 use crate::rpc::{make_nonce, RpcRequest, SignedRequest, SigningContext};
 use crate::timefmt::rpc_timestamp_now;
+use crate::token_cache::TokenCache;
 
 /// A signed request with its timeouts, ready to send.
 #[derive(Debug, Clone)]
@@ -66,7 +66,7 @@ impl PlsClient {
         &self.http
     }
 
-    /// The per-type cache of temporary MNS credentials (see [`crate::queue`]).
+    /// The per-type cache of temporary MNS credentials (see [`crate::token_cache`]).
     pub(crate) fn mns_tokens(&self) -> &TokenCache {
         &self.mns_tokens
     }

@@ -17,6 +17,7 @@ mod encode;
 mod error;
 mod http;
 mod jsvalue;
+mod message_type;
 mod mns;
 mod params;
 mod queue;
@@ -25,6 +26,7 @@ mod retry;
 mod rpc;
 mod signer;
 mod timefmt;
+mod token_cache;
 
 // The public API: what the Node binding needs, and nothing of how it is done.
 pub use action::{by_method, Action};
