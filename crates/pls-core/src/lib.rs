@@ -13,6 +13,7 @@
 mod action;
 mod client;
 mod config;
+mod digest;
 mod encode;
 mod error;
 mod http;
@@ -34,7 +35,7 @@ pub use client::{Attempted, PlsClient, PreparedCall};
 pub use config::{ClientConfig, Credentials, Endpoints, Service};
 pub use error::{HttpEntry, SdkError, TimeoutPhase};
 pub use jsvalue::{classify_number, JsNumber};
-pub use mns::{MnsCredentials, MnsReply};
+pub use mns::MnsReply;
 pub use params::ParamValue;
 pub use queue::{check_receive_args, decode_message_body, MessageType};
 pub use response::Success;

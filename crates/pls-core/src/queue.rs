@@ -14,10 +14,11 @@ use serde_json::Value;
 
 use crate::action::QUERY_TOKEN_FOR_MNS_QUEUE;
 use crate::client::PlsClient;
+use crate::config::Credentials;
 use crate::config::Service;
 use crate::error::SdkError;
 pub use crate::message_type::MessageType;
-use crate::mns::{MnsCredentials, MnsEndpoint, MnsReply};
+use crate::mns::{MnsEndpoint, MnsReply};
 use crate::params::ParamValue;
 use crate::rpc::RpcRequest;
 use crate::token_cache::TokenLease;
@@ -32,7 +33,7 @@ const STALE_TOKEN_CODES: &[&str] = &[
 ];
 
 /// The credentials in a `QueryTokenForMnsQueue` reply; all three non-empty or [`SdkError::TokenFailed`].
-pub fn credentials_from_token_reply(reply: &Value) -> Result<MnsCredentials, SdkError> {
+pub fn credentials_from_token_reply(reply: &Value) -> Result<Credentials, SdkError> {
     let dto = reply.get("MessageTokenDTO");
     let text = |name: &str| -> Option<String> {
         dto.and_then(|dto| dto.get(name))
@@ -45,13 +46,11 @@ pub fn credentials_from_token_reply(reply: &Value) -> Result<MnsCredentials, Sdk
         text("AccessKeySecret"),
         text("SecurityToken"),
     ) {
-        (Some(access_key_id), Some(access_key_secret), Some(security_token)) => {
-            Ok(MnsCredentials {
-                access_key_id,
-                access_key_secret,
-                security_token: Some(security_token),
-            })
-        }
+        (Some(access_key_id), Some(access_key_secret), Some(security_token)) => Ok(Credentials {
+            access_key_id,
+            access_key_secret,
+            security_token: Some(security_token),
+        }),
         _ => Err(SdkError::TokenFailed),
     }
 }
@@ -191,7 +190,7 @@ impl PlsClient {
         operation: F,
     ) -> Result<T, SdkError>
     where
-        F: Fn(Arc<MnsCredentials>) -> Fut,
+        F: Fn(Arc<Credentials>) -> Fut,
         Fut: Future<Output = Result<T, SdkError>>,
     {
         let lease = self.mns_token(kind, queue_name).await?;
@@ -216,7 +215,7 @@ impl PlsClient {
         &self,
         kind: MessageType,
         queue_name: &str,
-    ) -> Result<MnsCredentials, SdkError> {
+    ) -> Result<Credentials, SdkError> {
         let request = RpcRequest::new(
             QUERY_TOKEN_FOR_MNS_QUEUE.name,
             vec![

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex as AsyncMutex;
 
+use crate::config::Credentials;
 use crate::error::SdkError;
 use crate::message_type::MessageType;
-use crate::mns::MnsCredentials;
 
 /// How long the original trusts a queue token.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 60);
@@ -36,7 +36,7 @@ pub struct TokenCache {
 }
 
 struct CachedToken {
-    credentials: Arc<MnsCredentials>,
+    credentials: Arc<Credentials>,
     expires_at: Instant,
     generation: u64,
 }
@@ -52,7 +52,7 @@ impl CachedToken {
 #[derive(Debug, Clone)]
 pub struct TokenLease {
     /// The credentials to sign with.
-    pub credentials: Arc<MnsCredentials>,
+    pub credentials: Arc<Credentials>,
     /// True when this call's own request fetched it (so a fresh one would not differ).
     pub fetched: bool,
     generation: u64,
@@ -105,7 +105,7 @@ impl TokenCache {
     pub async fn lease<F, Fut>(&self, kind: MessageType, fetch: F) -> Result<TokenLease, SdkError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<MnsCredentials, SdkError>>,
+        Fut: Future<Output = Result<Credentials, SdkError>>,
     {
         let mut slot = self.slots[kind.index()].lock().await;
         if let Some(token) = slot
@@ -171,8 +171,8 @@ mod tests {
         }
     }
 
-    fn temp(id: &str) -> MnsCredentials {
-        MnsCredentials {
+    fn temp(id: &str) -> Credentials {
+        Credentials {
             access_key_id: id.into(),
             access_key_secret: "tempsecret".into(),
             security_token: Some("temptoken".into()),
