@@ -283,52 +283,33 @@ fn with_entry(err: SdkError, signed: &SignedRequest, reply: &Reply) -> SdkError 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Credentials, Endpoints};
     use crate::params::ParamValue;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use crate::test_support::{serve, Canned, Server};
     use tokio::net::TcpListener;
 
-    /// A one-shot HTTP server: answers every connection with `reply`, or never answers.
-    async fn serve(reply: Option<&'static str>) -> (String, tokio::task::JoinHandle<Vec<String>>) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let handle = tokio::spawn(async move {
-            let mut seen = Vec::new();
-            let (mut socket, _) = listener.accept().await.unwrap();
-            let mut buf = vec![0u8; 8192];
-            let n = socket.read(&mut buf).await.unwrap();
-            seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-            match reply {
-                Some(body) => {
-                    let response = format!(
-                        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
-                        body.len(),
-                        body
-                    );
-                    socket.write_all(response.as_bytes()).await.unwrap();
-                }
-                None => tokio::time::sleep(Duration::from_secs(5)).await,
-            }
-            seen
-        });
-        (url, handle)
+    /// A server that answers every request with `reply` (HTTP 400), or never answers.
+    async fn answering(reply: Option<&'static str>) -> Server {
+        serve(move |_head: &str| match reply {
+            Some(body) => Canned::new(400, "application/json", body),
+            None => Canned {
+                delay: Duration::from_secs(5),
+                ..Canned::new(200, "application/json", "{}")
+            },
+        })
+        .await
     }
 
     fn client(url: &str, read_ms: u64) -> PlsClient {
-        let mut config = ClientConfig::new(Credentials {
-            access_key_id: "id".into(),
-            access_key_secret: "secret".into(),
-            security_token: None,
-        });
-        config.endpoints = Endpoints::resolve(Some(url), None, None, None).unwrap();
+        let mut config = crate::test_support::config_for(url);
         config.read_timeout = Duration::from_millis(read_ms);
+        config.max_retries = 0;
         PlsClient::new(config).unwrap()
     }
 
     #[tokio::test]
     async fn an_error_body_rejects_whatever_the_status() {
-        let (url, server) =
-            serve(Some(r#"{"Code":"isv.BIND_CONFLICT","Message":"conflict"}"#)).await;
+        let server = answering(Some(r#"{"Code":"isv.BIND_CONFLICT","Message":"conflict"}"#)).await;
+        let url = server.url.clone();
         let request = RpcRequest::new("BindAxb", vec![("PhoneNoA".into(), ParamValue::from("1"))]);
         let err = client(&url, 3000)
             .call(Service::Dypls, &request)
@@ -349,7 +330,7 @@ mod tests {
             }
             other => panic!("expected an API error with its entry, got {other:?}"),
         }
-        let seen = server.await.unwrap().join("");
+        let seen = server.hits("GET").join("");
         assert!(
             seen.starts_with("GET /?AccessKeyId=id&Action=BindAxb&"),
             "{seen}"
@@ -362,7 +343,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_silent_server_times_out() {
-        let (url, _server) = serve(None).await;
+        let server = answering(None).await;
+        let url = server.url.clone();
         let started = std::time::Instant::now();
         let err = client(&url, 200)
             .call(Service::Dypls, &RpcRequest::new("BindAxb", vec![]))

@@ -26,6 +26,8 @@ mod response;
 mod retry;
 mod rpc;
 mod signer;
+#[cfg(test)]
+mod test_support;
 mod timefmt;
 mod token_cache;
 

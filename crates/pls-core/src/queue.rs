@@ -241,12 +241,9 @@ impl PlsClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ClientConfig, Credentials, Endpoints};
+    use crate::test_support::{serve, Canned, Server};
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
     use std::time::Duration;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpListener;
 
     // ---- pure helpers ----
 
@@ -317,93 +314,6 @@ mod tests {
 
     // ---- against a tiny server standing in for dybaseapi and MNS ----
 
-    /// One reply of the stand-in server.
-    struct Canned {
-        status: u16,
-        content_type: &'static str,
-        body: String,
-        delay: Duration,
-    }
-
-    impl Canned {
-        fn new(status: u16, content_type: &'static str, body: impl Into<String>) -> Self {
-            Canned {
-                status,
-                content_type,
-                body: body.into(),
-                delay: Duration::ZERO,
-            }
-        }
-    }
-
-    struct Server {
-        url: String,
-        seen: Arc<Mutex<Vec<String>>>,
-    }
-
-    impl Server {
-        /// Request heads whose request line starts with `prefix`.
-        fn hits(&self, prefix: &str) -> Vec<String> {
-            self.seen
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|head| head.starts_with(prefix))
-                .cloned()
-                .collect()
-        }
-        fn token_hits(&self) -> usize {
-            self.hits("GET /?")
-                .iter()
-                .filter(|head| head.contains("Action=QueryTokenForMnsQueue"))
-                .count()
-        }
-    }
-
-    /// Serves every connection with `route(request head)`, one request per
-    /// connection (`connection: close`), recording each head.
-    async fn serve<R>(route: R) -> Server
-    where
-        R: Fn(&str) -> Canned + Send + Sync + 'static,
-    {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let route = Arc::new(route);
-        let recorder = seen.clone();
-        tokio::spawn(async move {
-            loop {
-                let (mut socket, _) = listener.accept().await.unwrap();
-                let (route, recorder) = (route.clone(), recorder.clone());
-                tokio::spawn(async move {
-                    let mut head = Vec::new();
-                    let mut buf = [0u8; 4096];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        let n = socket.read(&mut buf).await.unwrap();
-                        if n == 0 {
-                            return;
-                        }
-                        head.extend_from_slice(&buf[..n]);
-                    }
-                    let head = String::from_utf8_lossy(&head).into_owned();
-                    recorder.lock().unwrap().push(head.clone());
-                    let canned = route(&head);
-                    tokio::time::sleep(canned.delay).await;
-                    let response = format!(
-                        "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
-                        canned.status,
-                        canned.content_type,
-                        canned.body.len(),
-                        canned.body
-                    );
-                    let _ = socket.write_all(response.as_bytes()).await;
-                    let _ = socket.shutdown().await;
-                });
-            }
-        });
-        Server { url, seen }
-    }
-
     const QUEUE: &str = "Alicom-Queue-1234567890-SecretReport";
     const TOKEN: &str = r#"{"RequestId":"r1","Code":"OK","Message":"OK","MessageTokenDTO":{"AccessKeyId":"STS.tempid","AccessKeySecret":"tempsecret","SecurityToken":"temptoken","CreateTime":"2018-01-01 00:00:00","ExpireTime":"2018-01-01 00:10:00"}}"#;
     const MESSAGE: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Message xmlns=\"http://mns.aliyuncs.com/doc/v1/\">\
@@ -432,20 +342,10 @@ mod tests {
         }
     }
 
-    fn client_for(server: &Server) -> PlsClient {
-        let mut config = ClientConfig::new(Credentials {
-            access_key_id: "id".into(),
-            access_key_secret: "mainsecret".into(),
-            security_token: None,
-        });
-        config.endpoints = Endpoints::resolve(None, None, None, Some(&server.url)).unwrap();
-        PlsClient::new(config).unwrap()
-    }
-
     #[tokio::test]
     async fn receive_asks_for_a_token_then_polls_signed_with_it() {
         let server = serve(happy).await;
-        let client = client_for(&server);
+        let client = server.client();
         let reply = client.receive_msg(0, QUEUE, 1, false).await.unwrap();
         assert_eq!(reply.code, 200);
         assert!(reply.headers.is_empty());
@@ -490,7 +390,7 @@ mod tests {
     #[tokio::test]
     async fn receive_with_delete_deletes_by_receipt_handle() {
         let server = serve(happy).await;
-        let client = client_for(&server);
+        let client = server.client();
         client.receive_msg(0, QUEUE, 0, true).await.unwrap();
         // 0 sends no waitseconds, as the original.
         assert_eq!(
@@ -527,7 +427,8 @@ mod tests {
     #[tokio::test]
     async fn long_waits_are_capped_at_30_seconds() {
         let server = serve(happy).await;
-        client_for(&server)
+        server
+            .client()
             .receive_msg(0, QUEUE, 120, false)
             .await
             .unwrap();
@@ -549,7 +450,8 @@ mod tests {
             }
         })
         .await;
-        let err = client_for(&server)
+        let err = server
+            .client()
             .receive_msg(0, QUEUE, 1, true)
             .await
             .unwrap_err();
@@ -574,7 +476,8 @@ mod tests {
             }
         })
         .await;
-        let err = client_for(&server)
+        let err = server
+            .client()
             .receive_msg(0, QUEUE, 1, false)
             .await
             .unwrap_err();
@@ -593,7 +496,7 @@ mod tests {
             canned
         })
         .await;
-        let client = client_for(&server);
+        let client = server.client();
         let mut tasks = Vec::new();
         for _ in 0..6 {
             // Clones share the cache.
@@ -639,7 +542,7 @@ mod tests {
     #[tokio::test]
     async fn an_expired_cached_token_is_replaced_and_the_poll_retried_once() {
         let server = serve_expiring(&[2]).await;
-        let client = client_for(&server);
+        let client = server.client();
         client.receive_msg(0, QUEUE, 1, false).await.unwrap();
         let reply = client.receive_msg(0, QUEUE, 1, false).await.unwrap();
         assert_eq!(reply.field("MessageId"), Some("M1"));
@@ -664,7 +567,7 @@ mod tests {
     #[tokio::test]
     async fn a_token_refused_twice_fails_after_one_retry() {
         let server = serve_expiring(&[2, 3, 4, 5]).await;
-        let client = client_for(&server);
+        let client = server.client();
         client.receive_msg(0, QUEUE, 1, false).await.unwrap();
         let err = client.receive_msg(0, QUEUE, 1, false).await.unwrap_err();
         assert_eq!(err.name(), "MNSSecurityTokenExpiredError");
@@ -675,7 +578,8 @@ mod tests {
     #[tokio::test]
     async fn a_token_refused_as_soon_as_fetched_is_not_fetched_again() {
         let server = serve_expiring(&[1, 2]).await;
-        let err = client_for(&server)
+        let err = server
+            .client()
             .receive_msg(0, QUEUE, 1, false)
             .await
             .unwrap_err();
@@ -698,7 +602,8 @@ mod tests {
             }
         })
         .await;
-        let err = client_for(&server)
+        let err = server
+            .client()
             .receive_msg(1, "q", 1, false)
             .await
             .unwrap_err();
@@ -724,7 +629,8 @@ mod tests {
             }
         })
         .await;
-        let err = client_for(&server)
+        let err = server
+            .client()
             .receive_msg(2, "q", 1, false)
             .await
             .unwrap_err();
@@ -734,7 +640,7 @@ mod tests {
     #[tokio::test]
     async fn bad_arguments_fail_before_any_request() {
         let server = serve(happy).await;
-        let client = client_for(&server);
+        let client = server.client();
         for err in [
             client.receive_msg(3, QUEUE, 1, false).await.unwrap_err(),
             client.receive_msg(0, "", 1, false).await.unwrap_err(),
@@ -758,12 +664,7 @@ mod tests {
             canned
         })
         .await;
-        let mut config = ClientConfig::new(Credentials {
-            access_key_id: "id".into(),
-            access_key_secret: "mainsecret".into(),
-            security_token: None,
-        });
-        config.endpoints = Endpoints::resolve(None, None, None, Some(&server.url)).unwrap();
+        let mut config = server.config();
         config.read_timeout = Duration::from_millis(500);
         let client = PlsClient::new(config).unwrap();
         let reply = client.receive_msg(0, QUEUE, 1, false).await.unwrap();
@@ -780,7 +681,8 @@ mod tests {
             }
         })
         .await;
-        let err = client_for(&server)
+        let err = server
+            .client()
             .delete_msg(0, QUEUE, "bogus")
             .await
             .unwrap_err();
