@@ -29,17 +29,19 @@ declare namespace PLSClient {
     stsEndpoint?: string
     /** pls-native: ECS instance metadata base URL. Default http://100.100.100.200; env PLS_METADATA_ENDPOINT, then PLS_ENDPOINT. */
     metadataEndpoint?: string
-    /** pls-native: connect and read timeout in ms (default 3000 each). */
+    /** pls-native: limit in ms on each whole call, retries included; also the connect and read timeouts unless those are given. No overall limit by default. */
     timeout?: number
-    /** pls-native: connect timeout in ms. */
+    /** pls-native: time in ms allowed to open a connection (default 3000). */
     connectTimeout?: number
-    /** pls-native: read timeout in ms (time for the whole response once connected). */
+    /** pls-native: time in ms allowed for the whole response, from when the request is written (default 3000). */
     readTimeout?: number
     /**
      * pls-native: CA certificates (PEM) to trust besides Mozilla's bundled roots, the system
      * store and NODE_EXTRA_CA_CERTS, as Node's `tls` option of the same name.
      */
     ca?: string | string[]
+    /** pls-native: retries after the first attempt, where a retry is safe (default 2; 0 = never retry, as the original). */
+    maxRetries?: number
   }
 
   /** What a `credentials` provider's getCredential() resolves to (the `@alicloud/credentials` Client shape). */
@@ -62,10 +64,16 @@ declare namespace PLSClient {
     formatParams?: boolean
     /** false: send the action exactly as given. */
     formatAction?: boolean
-    /** Connect and read timeout in ms for this call. */
+    /** Limit in ms on the whole call, retries included; also its connect and read timeouts unless those are given. */
     timeout?: number
+    /** Time in ms allowed to open a connection. */
     connectTimeout?: number
+    /** Time in ms allowed for the whole response, from when the request is written. */
     readTimeout?: number
+    /** pls-native: retries after the first attempt for this call (0 = none). */
+    maxRetries?: number
+    /** pls-native: cancels the call; it then rejects with an error named 'AbortError'. */
+    signal?: AbortSignal
     /** Replaces the default headers (as the original does). */
     headers?: Record<string, string>
   }
@@ -256,8 +264,10 @@ declare namespace PLSClient {
 
   /** An API error (name `Code + 'Error'`) or an SDK error (code `SDK.*`). */
   interface PLSError extends Error {
-    /** The body's Code (e.g. 'isv.BIND_CONFLICT'), or 'SDK.Timeout', 'SDK.ConnectionFailed', 'SDK.NetworkError', 'SDK.InvalidResponse', 'SDK.InvalidArgument'. */
+    /** The body's Code (e.g. 'isv.BIND_CONFLICT'), or 'SDK.Timeout', 'SDK.ConnectionFailed', 'SDK.NetworkError', 'SDK.InvalidResponse', 'SDK.InvalidArgument', 'SDK.Aborted'. */
     code: string | number
+    /** pls-native: requests the call made, retries included (not enumerable). */
+    attempts?: number
     /** The whole parsed reply, for API errors. */
     data?: Record<string, unknown>
     /** The request URL. */
@@ -349,12 +359,20 @@ declare namespace PLSClient {
     waitSeconds?: number
     /** Messages handled at once. Default 1. */
     concurrency?: number
-    /** Stops the consumer; in-flight handlers finish first. */
+    /** Stops the consumer at once (the poll in flight is cancelled); in-flight handlers finish first. Already aborted: consume rejects with an AbortError. */
     signal?: AbortSignal
     /** Told about receive errors, handler errors and failed deletes. */
     onError?: (error: unknown, body?: MessageBody) => void
-    /** Pause after a receive error, ms. Default 1000. */
+    /** Ceiling of the first random pause after a failed receive, ms; it doubles per consecutive failure. Default 500. */
     retryDelayMs?: number
+    /** Largest pause after failed receives, ms. Default 30000. */
+    maxRetryDelayMs?: number
+  }
+
+  /** pls-native: options of receiveMsg and deleteMsg. */
+  interface QueueCallOptions {
+    /** Cancels the request; it then rejects with an error named 'AbortError'. */
+    signal?: AbortSignal
   }
 
   interface ConsumeStats {
@@ -384,9 +402,9 @@ declare class PLSClient {
   /** pls-native: any other dyplsapi action of version 2017-05-25, same signing and result rules. */
   request(action: string, params?: PLSClient.CommonParams, options?: PLSClient.CallOptions): Promise<PLSClient.BaseResult>
   /** Long-polls a queue: rejects with name 'MNSMessageNotExistError' when it stays empty. */
-  receiveMsg(type: PLSClient.MessageTypeIndex, queueName: string, waitSeconds?: number, isDel?: boolean): Promise<PLSClient.ReceiveResult>
+  receiveMsg(type: PLSClient.MessageTypeIndex, queueName: string, waitSeconds?: number, isDel?: boolean, options?: PLSClient.QueueCallOptions): Promise<PLSClient.ReceiveResult>
   /** pls-native: deletes a received message by its ReceiptHandle. */
-  deleteMsg(type: PLSClient.MessageTypeIndex, queueName: string, receiptHandle: string): Promise<void>
+  deleteMsg(type: PLSClient.MessageTypeIndex, queueName: string, receiptHandle: string, options?: PLSClient.QueueCallOptions): Promise<void>
   /** pls-native: an at-least-once consumer loop; resolves with counts after `signal` aborts. */
   consume<T = PLSClient.QueueMessage>(
     type: PLSClient.MessageTypeIndex,

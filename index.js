@@ -30,30 +30,59 @@ function sleep(ms, signal) {
   })
 }
 
+/** A rejection like fetch's when its signal is already aborted. */
+function abortError(signal) {
+  const err = new Error('consume: the operation was aborted')
+  err.name = 'AbortError'
+  err.code = 'SDK.Aborted'
+  if (signal.reason !== undefined) Object.defineProperty(err, 'cause', { value: signal.reason, writable: true, configurable: true })
+  return err
+}
+
 /**
  * Consumes a queue until `signal` aborts: polls, decodes, awaits
  * `handler(message, body)`, and deletes the message only once the handler
  * resolves (at-least-once: a handler that throws leaves the message to come
- * back after its visibility timeout). Resolves with counts once every
- * in-flight handler has finished.
+ * back after its visibility timeout). Aborting cancels the poll in flight at
+ * once; consume resolves with counts once every in-flight handler has
+ * finished. Arguments that could never work reject at once; failed receives
+ * are retried after a wait that grows (full jitter, capped) while they last.
  */
 PLSClient.prototype.consume = async function consume(type, queueName, handler, options = {}) {
   if (typeof handler !== 'function') {
     throw new TypeError('consume(type, queueName, handler, options): handler must be a function')
   }
-  const { waitSeconds = 10, concurrency = 1, signal, onError, retryDelayMs = 1000 } = options
+  native.checkQueueArgs(type, queueName)
+  const { waitSeconds = 10, concurrency = 1, signal, onError, retryDelayMs = 500, maxRetryDelayMs = 30_000 } = options || {}
+  if (signal != null && (typeof signal !== 'object' || typeof signal.addEventListener !== 'function')) {
+    throw new TypeError('consume: options.signal must be an AbortSignal')
+  }
+  if (signal && signal.aborted) throw abortError(signal)
   const report = typeof onError === 'function' ? onError : () => {}
   const stats = { received: 0, handled: 0, failed: 0 }
+  const firstDelay = Math.max(1, Number(retryDelayMs) || 500)
+  const delayCap = Math.max(firstDelay, Number(maxRetryDelayMs) || 30_000)
+  const receiveOptions = signal ? { signal } : undefined
 
   const worker = async () => {
+    let failures = 0
     while (!(signal && signal.aborted)) {
       let reply
       try {
-        reply = await this.receiveMsg(type, queueName, waitSeconds, false)
+        reply = await this.receiveMsg(type, queueName, waitSeconds, false, receiveOptions)
+        failures = 0
       } catch (err) {
-        if (err && err.name === 'MNSMessageNotExistError') continue
+        if (err && err.name === 'AbortError' && signal && signal.aborted) break
+        if (err && err.name === 'MNSMessageNotExistError') {
+          failures = 0
+          continue
+        }
         report(err)
-        await sleep(retryDelayMs, signal)
+        // Full jitter: a random wait up to a ceiling that doubles per
+        // consecutive failure, so many consumers do not retry in step.
+        const ceiling = Math.min(delayCap, firstDelay * 2 ** Math.min(failures, 30))
+        failures++
+        await sleep(Math.random() * ceiling, signal)
         continue
       }
       if (!reply.body || !reply.body.ReceiptHandle) continue

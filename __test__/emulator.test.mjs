@@ -415,10 +415,10 @@ test('the CLI prints its URL first, serves, and exits 0 on SIGTERM', async () =>
   }
 })
 
-test('fault throttle: pls-native rejects with Throttling.User like the original', async () => {
+test('fault throttle: with maxRetries 0 pls-native rejects with Throttling.User like the original', async () => {
   await emu.control('reset', {})
   const errors = []
-  for (const [, make] of CLIENTS) {
+  for (const make of [() => original(), () => native(KEYS, emu.url, { maxRetries: 0 })]) {
     await emu.control('faults', { count: 1, kind: 'throttle' })
     errors.push(await rejectsWithCode(make().bindAxb(bindParams()), 'Throttling.User'))
   }
@@ -427,6 +427,14 @@ test('fault throttle: pls-native rejects with Throttling.User like the original'
   assert.equal(eb.message.split(', URL: ')[0], ea.message.split(', URL: ')[0])
   // The fault is used up: the next call binds.
   assert.equal((await native().bindAxb(bindParams())).Code, 'OK')
+})
+
+test('fault throttle: by default pls-native retries, re-signed, and binds', async () => {
+  await emu.control('reset', {})
+  await emu.control('faults', { count: 2, kind: 'throttle' })
+  // A replayed nonce would be refused by the gateway: each attempt is signed anew.
+  assert.equal((await native().bindAxb(bindParams())).Code, 'OK')
+  assert.deepEqual((await emu.control('state')).faults, [])
 })
 
 test('fault nonJson: pls-native rejects with SDK.InvalidResponse', async () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import crypto from 'node:crypto'
 import http from 'node:http'
-import { settle } from './support/settle.mjs'
+import { settle, within } from './support/settle.mjs'
 
 const require = createRequire(import.meta.url)
 const Original = require('pls-sdk-original')
@@ -59,15 +59,6 @@ const CLIENTS = [
   ['original', original],
   ['pls-native', native],
 ]
-
-/** Rejects if `promise` has not settled within `ms` (a hang is a failure, not a stuck suite). */
-function within(ms, promise, what) {
-  let timer
-  const limit = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, limit]).finally(() => clearTimeout(timer))
-}
 
 async function expectEmpty(client, type, name, waitSeconds = 1) {
   const { value, error } = await settle(client.receiveMsg(type, name, waitSeconds))

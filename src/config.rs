@@ -12,7 +12,7 @@ use pls_core::{
 
 use crate::credentials::JsCredentials;
 use crate::js;
-use crate::params::read_timeouts;
+use crate::params::{read_max_retries, read_timeouts};
 
 /// Reads `{ accessKeyId, secretAccessKey, securityToken, credentials,
 /// signatureAlgorithm, endpoint, dybaseEndpoint, mnsEndpoint, stsEndpoint,
@@ -101,12 +101,18 @@ pub fn read_client_config(
     config.sdk_client = format!("pls-native: {}", env!("CARGO_PKG_VERSION"));
     if let Some(object) = options {
         config.extra_ca = read_ca(env, object)?;
-        let (connect, read) = read_timeouts(env, object)?;
-        if let Some(connect) = connect {
+        let timeouts = read_timeouts(env, object)?;
+        if let Some(connect) = timeouts.connect {
             config.connect_timeout = connect;
         }
-        if let Some(read) = read {
+        if let Some(read) = timeouts.read {
             config.read_timeout = read;
+        }
+        config.timeout = timeouts.total;
+        match read_max_retries(env, object) {
+            Ok(Some(retries)) => config.max_retries = retries,
+            Ok(None) => {}
+            Err(err) => return Err(js::throw_type_error(env, &err.reason)),
         }
     }
     Ok((config, js_credentials))

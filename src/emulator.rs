@@ -66,6 +66,8 @@ pub fn start_emulator(env: &Env, config_json: String) -> Result<Resolved> {
                         url: running.url(),
                         running: Mutex::new(Some(running)),
                     };
+                    // SAFETY: the settle callback runs on the JS thread with its
+                    // live env, which is all napi-rs needs to wrap the handle.
                     Ok(Settlement::Resolve(unsafe {
                         EmulatorHandle::to_napi_value(env, handle)?
                     }))

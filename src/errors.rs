@@ -43,7 +43,8 @@ pub fn to_js_error(env: napi_env, err: &SdkError) -> Result<napi_value> {
             js::set(env, error, "code", js::make_string(env, &err.code())?)?;
             js::set(env, error, "url", js::make_string(env, url)?)?;
         }
-        SdkError::InvalidArgument { .. } | SdkError::TokenFailed | SdkError::Credentials { .. } => {
+        // InvalidArgument, TokenFailed, Aborted, Credentials, and kinds added later: a code.
+        _ => {
             js::set(env, error, "code", js::make_string(env, &err.code())?)?;
         }
     }
@@ -78,6 +79,7 @@ fn entry_to_js(env: napi_env, url: &str, entry: &HttpEntry) -> Result<napi_value
 
 /// A rejection reason napi-rs passes through untouched (for `decodeMessage`, which throws).
 pub fn rejection(env: napi_env, err: &SdkError) -> napi::Error {
+    // SAFETY: `value` is a live handle made in `env` just now, on this JS thread.
     match to_js_error(env, err).and_then(|value| unsafe { Unknown::from_napi_value(env, value) }) {
         Ok(unknown) => napi::Error::from(unknown),
         Err(conversion_failed) => conversion_failed,
@@ -98,6 +100,36 @@ pub fn argument_rejection(env: napi_env, err: napi::Error) -> Result<napi_value>
             },
         ),
     }
+}
+
+/// The rejection of a cancelled call: name `AbortError` (as fetch gives),
+/// code `SDK.Aborted`, and the signal's reason as `cause`.
+pub fn abort_error(env: napi_env, action: &str, reason: Option<napi_value>) -> Result<napi_value> {
+    let error = to_js_error(
+        env,
+        &SdkError::Aborted {
+            action: action.to_owned(),
+        },
+    )?;
+    if let Some(reason) = reason {
+        if !js::is_nullish(env, reason)? {
+            js::set_hidden(env, error, "cause", reason)?;
+        }
+    }
+    Ok(error)
+}
+
+/// A call's error with `attempts`: how many requests it made. Not
+/// enumerable, so the error's own keys stay those the original sets.
+pub fn call_error(env: napi_env, err: &SdkError, attempts: u32) -> Result<napi_value> {
+    let error = to_js_error(env, err)?;
+    js::set_hidden(
+        env,
+        error,
+        "attempts",
+        js::make_number(env, f64::from(attempts))?,
+    )?;
+    Ok(error)
 }
 
 /// A call's outcome as its promise's settlement.

@@ -10,7 +10,7 @@ use napi::sys::{self, napi_env, napi_value};
 use napi::{Error, Result, Status};
 use serde_json::Value;
 
-use pls_core::jsvalue::{classify_number, JsNumber};
+use pls_core::{classify_number, JsNumber};
 
 fn check(status: sys::napi_status, what: &str) -> Result<()> {
     if status == sys::Status::napi_ok {
@@ -26,6 +26,9 @@ fn check(status: sys::napi_status, what: &str) -> Result<()> {
 /// The JS type of a value.
 pub fn type_of(env: napi_env, value: napi_value) -> Result<sys::napi_valuetype> {
     let mut kind = 0;
+    // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+    // module's contract); the handles passed are live in its scope and the
+    // out-pointers are locals that outlive the call.
     check(unsafe { sys::napi_typeof(env, value, &mut kind) }, "typeof")?;
     Ok(kind)
 }
@@ -40,6 +43,9 @@ pub fn is_nullish(env: napi_env, value: napi_value) -> Result<bool> {
 pub fn is_array(env: napi_env, value: napi_value) -> Result<bool> {
     let mut result = false;
     check(
+        // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+        // module's contract); the handles passed are live in its scope and the
+        // out-pointers are locals that outlive the call.
         unsafe { sys::napi_is_array(env, value, &mut result) },
         "isArray",
     )?;
@@ -55,6 +61,9 @@ pub fn to_string(env: napi_env, value: napi_value) -> Result<String> {
     } else {
         let mut coerced = ptr::null_mut();
         check(
+            // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+            // module's contract); the handles passed are live in its scope and the
+            // out-pointers are locals that outlive the call.
             unsafe { sys::napi_coerce_to_string(env, value, &mut coerced) },
             "String(value)",
         )?;
@@ -82,12 +91,16 @@ pub fn string_value(env: napi_env, string: napi_value) -> Result<String> {
 fn has_lone_surrogate(env: napi_env, string: napi_value) -> Result<bool> {
     let mut len = 0;
     check(
+        // SAFETY: as for every call here, `env` and `string` are live; a null
+        // buffer of size 0 asks N-API for the length only.
         unsafe { sys::napi_get_value_string_utf16(env, string, ptr::null_mut(), 0, &mut len) },
         "string length",
     )?;
     let mut units = vec![0u16; len + 1];
     let mut written = 0;
     check(
+        // SAFETY: `units` holds `len + 1` code units, the size passed, so
+        // N-API writes inside it; `env` and `string` are live handles.
         unsafe {
             sys::napi_get_value_string_utf16(env, string, units.as_mut_ptr(), len + 1, &mut written)
         },
@@ -100,12 +113,14 @@ fn has_lone_surrogate(env: napi_env, string: napi_value) -> Result<bool> {
 /// Takes the pending JS exception, if there is one.
 pub fn take_exception(env: napi_env) -> Option<napi_value> {
     let mut pending = false;
+    // SAFETY: `env` is this callback's env; `pending` outlives the call.
     if unsafe { sys::napi_is_exception_pending(env, &mut pending) } != sys::Status::napi_ok
         || !pending
     {
         return None;
     }
     let mut exception = ptr::null_mut();
+    // SAFETY: `env` is this callback's env; `exception` outlives the call.
     if unsafe { sys::napi_get_and_clear_last_exception(env, &mut exception) }
         != sys::Status::napi_ok
     {
@@ -121,6 +136,9 @@ pub fn read_string(env: napi_env, string: napi_value) -> Result<String> {
     let mut small = [0u8; 128];
     let mut written = 0;
     check(
+        // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+        // module's contract); the handles passed are live in its scope and the
+        // out-pointers are locals that outlive the call.
         unsafe {
             sys::napi_get_value_string_utf8(
                 env,
@@ -138,11 +156,16 @@ pub fn read_string(env: napi_env, string: napi_value) -> Result<String> {
     } else {
         let mut len = 0;
         check(
+            // SAFETY: a null buffer of size 0 asks N-API for the length only;
+            // `env` and `string` are live handles of this callback.
             unsafe { sys::napi_get_value_string_utf8(env, string, ptr::null_mut(), 0, &mut len) },
             "string length",
         )?;
         let mut buf = vec![0u8; len + 1];
         check(
+            // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+            // module's contract); the handles passed are live in its scope and the
+            // out-pointers are locals that outlive the call.
             unsafe {
                 sys::napi_get_value_string_utf8(
                     env,
@@ -165,6 +188,9 @@ pub fn read_string(env: napi_env, string: napi_value) -> Result<String> {
 pub fn own_entries(env: napi_env, object: napi_value) -> Result<Vec<(String, napi_value)>> {
     let mut names = ptr::null_mut();
     check(
+        // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+        // module's contract); the handles passed are live in its scope and the
+        // out-pointers are locals that outlive the call.
         unsafe {
             sys::napi_get_all_property_names(
                 env,
@@ -183,6 +209,9 @@ pub fn own_entries(env: napi_env, object: napi_value) -> Result<Vec<(String, nap
         let name = element(env, names, index)?;
         let mut value = ptr::null_mut();
         check(
+            // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+            // module's contract); the handles passed are live in its scope and the
+            // out-pointers are locals that outlive the call.
             unsafe { sys::napi_get_property(env, object, name, &mut value) },
             "property value",
         )?;
@@ -196,6 +225,9 @@ pub fn own_property(env: napi_env, object: napi_value, key: &str) -> Result<Opti
     let name = make_string(env, key)?;
     let mut has = false;
     check(
+        // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+        // module's contract); the handles passed are live in its scope and the
+        // out-pointers are locals that outlive the call.
         unsafe { sys::napi_has_own_property(env, object, name, &mut has) },
         "hasOwnProperty",
     )?;
@@ -204,6 +236,9 @@ pub fn own_property(env: napi_env, object: napi_value, key: &str) -> Result<Opti
     }
     let mut value = ptr::null_mut();
     check(
+        // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+        // module's contract); the handles passed are live in its scope and the
+        // out-pointers are locals that outlive the call.
         unsafe { sys::napi_get_property(env, object, name, &mut value) },
         "property value",
     )?;
@@ -214,6 +249,9 @@ pub fn own_property(env: napi_env, object: napi_value, key: &str) -> Result<Opti
 pub fn array_length(env: napi_env, array: napi_value) -> Result<u32> {
     let mut length = 0;
     check(
+        // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+        // module's contract); the handles passed are live in its scope and the
+        // out-pointers are locals that outlive the call.
         unsafe { sys::napi_get_array_length(env, array, &mut length) },
         "array length",
     )?;
@@ -224,6 +262,9 @@ pub fn array_length(env: napi_env, array: napi_value) -> Result<u32> {
 pub fn element(env: napi_env, array: napi_value, index: u32) -> Result<napi_value> {
     let mut value = ptr::null_mut();
     check(
+        // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+        // module's contract); the handles passed are live in its scope and the
+        // out-pointers are locals that outlive the call.
         unsafe { sys::napi_get_element(env, array, index, &mut value) },
         "array element",
     )?;
@@ -234,6 +275,8 @@ pub fn element(env: napi_env, array: napi_value, index: u32) -> Result<napi_valu
 pub fn make_string(env: napi_env, text: &str) -> Result<napi_value> {
     let mut value = ptr::null_mut();
     check(
+        // SAFETY: the pointer and length describe bytes borrowed for the call;
+        // N-API copies them; `env` is this callback's env.
         unsafe {
             sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut value)
         },
@@ -246,6 +289,9 @@ pub fn make_string(env: napi_env, text: &str) -> Result<napi_value> {
 pub fn make_number(env: napi_env, number: f64) -> Result<napi_value> {
     let mut value = ptr::null_mut();
     check(
+        // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+        // module's contract); the handles passed are live in its scope and the
+        // out-pointers are locals that outlive the call.
         unsafe { sys::napi_create_double(env, number, &mut value) },
         "create number",
     )?;
@@ -256,6 +302,9 @@ pub fn make_number(env: napi_env, number: f64) -> Result<napi_value> {
 pub fn make_object(env: napi_env) -> Result<napi_value> {
     let mut value = ptr::null_mut();
     check(
+        // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+        // module's contract); the handles passed are live in its scope and the
+        // out-pointers are locals that outlive the call.
         unsafe { sys::napi_create_object(env, &mut value) },
         "create object",
     )?;
@@ -266,6 +315,9 @@ pub fn make_object(env: napi_env) -> Result<napi_value> {
 pub fn set(env: napi_env, object: napi_value, key: &str, value: napi_value) -> Result<()> {
     let name = make_string(env, key)?;
     check(
+        // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+        // module's contract); the handles passed are live in its scope and the
+        // out-pointers are locals that outlive the call.
         unsafe { sys::napi_set_property(env, object, name, value) },
         "set property",
     )
@@ -277,8 +329,14 @@ pub fn set(env: napi_env, object: napi_value, key: &str, value: napi_value) -> R
 pub fn from_json(env: napi_env, json: &Value) -> Result<napi_value> {
     let mut value = ptr::null_mut();
     match json {
+        // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+        // module's contract); the handles passed are live in its scope and the
+        // out-pointers are locals that outlive the call.
         Value::Null => check(unsafe { sys::napi_get_null(env, &mut value) }, "null")?,
         Value::Bool(b) => check(
+            // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+            // module's contract); the handles passed are live in its scope and the
+            // out-pointers are locals that outlive the call.
             unsafe { sys::napi_get_boolean(env, *b, &mut value) },
             "boolean",
         )?,
@@ -291,12 +349,18 @@ pub fn from_json(env: napi_env, json: &Value) -> Result<napi_value> {
         Value::String(s) => value = make_string(env, s)?,
         Value::Array(items) => {
             check(
+                // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+                // module's contract); the handles passed are live in its scope and the
+                // out-pointers are locals that outlive the call.
                 unsafe { sys::napi_create_array_with_length(env, items.len(), &mut value) },
                 "array",
             )?;
             for (index, item) in items.iter().enumerate() {
                 let item = from_json(env, item)?;
                 check(
+                    // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+                    // module's contract); the handles passed are live in its scope and the
+                    // out-pointers are locals that outlive the call.
                     unsafe { sys::napi_set_element(env, value, index as u32, item) },
                     "set element",
                 )?;
@@ -317,6 +381,9 @@ pub fn from_json(env: napi_env, json: &Value) -> Result<napi_value> {
 pub fn make_error(env: napi_env, message: &str, type_error: bool) -> Result<napi_value> {
     let text = make_string(env, message)?;
     let mut error = ptr::null_mut();
+    // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+    // module's contract); the handles passed are live in its scope and the
+    // out-pointers are locals that outlive the call.
     let status = unsafe {
         if type_error {
             sys::napi_create_type_error(env, ptr::null_mut(), text, &mut error)
@@ -333,8 +400,14 @@ pub fn make_error(env: napi_env, message: &str, type_error: bool) -> Result<napi
 pub fn throw_type_error(env: napi_env, message: &str) -> Error {
     match make_error(env, message, true) {
         Ok(error) => {
-            unsafe { sys::napi_throw(env, error) };
-            Error::new(Status::PendingException, message.to_owned())
+            // SAFETY: `error` is a live Error of this scope; throwing leaves it
+            // pending for napi-rs to hand to JS when the callback returns.
+            let thrown = unsafe { sys::napi_throw(env, error) };
+            match check(thrown, "throw") {
+                Ok(()) => Error::new(Status::PendingException, message.to_owned()),
+                // Nothing pending: napi-rs throws this error itself instead.
+                Err(_) => Error::new(Status::InvalidArg, message.to_owned()),
+            }
         }
         Err(err) => err,
     }
@@ -346,6 +419,9 @@ pub fn get(env: napi_env, object: napi_value, key: &str) -> Result<napi_value> {
     let name = make_string(env, key)?;
     let mut value = ptr::null_mut();
     check(
+        // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+        // module's contract); the handles passed are live in its scope and the
+        // out-pointers are locals that outlive the call.
         unsafe { sys::napi_get_property(env, object, name, &mut value) },
         "property value",
     )?;
@@ -356,11 +432,17 @@ pub fn get(env: napi_env, object: napi_value, key: &str) -> Result<napi_value> {
 pub fn is_truthy(env: napi_env, value: napi_value) -> Result<bool> {
     let mut coerced = ptr::null_mut();
     check(
+        // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+        // module's contract); the handles passed are live in its scope and the
+        // out-pointers are locals that outlive the call.
         unsafe { sys::napi_coerce_to_bool(env, value, &mut coerced) },
         "Boolean(value)",
     )?;
     let mut flag = false;
     check(
+        // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+        // module's contract); the handles passed are live in its scope and the
+        // out-pointers are locals that outlive the call.
         unsafe { sys::napi_get_value_bool(env, coerced, &mut flag) },
         "boolean value",
     )?;
@@ -374,6 +456,9 @@ pub fn number(env: napi_env, value: napi_value) -> Result<Option<f64>> {
     }
     let mut n = f64::NAN;
     check(
+        // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+        // module's contract); the handles passed are live in its scope and the
+        // out-pointers are locals that outlive the call.
         unsafe { sys::napi_get_value_double(env, value, &mut n) },
         "number value",
     )?;
@@ -384,6 +469,9 @@ pub fn number(env: napi_env, value: napi_value) -> Result<Option<f64>> {
 pub fn undefined(env: napi_env) -> Result<napi_value> {
     let mut value = ptr::null_mut();
     check(
+        // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+        // module's contract); the handles passed are live in its scope and the
+        // out-pointers are locals that outlive the call.
         unsafe { sys::napi_get_undefined(env, &mut value) },
         "undefined",
     )?;
@@ -395,10 +483,14 @@ pub fn rejected_promise(env: napi_env, reason: napi_value) -> Result<napi_value>
     let mut deferred = ptr::null_mut();
     let mut promise = ptr::null_mut();
     check(
+        // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+        // module's contract); the handles passed are live in its scope and the
+        // out-pointers are locals that outlive the call.
         unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) },
         "create promise",
     )?;
     check(
+        // SAFETY: `deferred` was created just above and is settled only here.
         unsafe { sys::napi_reject_deferred(env, deferred, reason) },
         "reject promise",
     )?;
@@ -410,6 +502,8 @@ pub fn rejected_promise(env: napi_env, reason: napi_value) -> Result<napi_value>
 pub fn parse_json(env: napi_env, text: &[u8]) -> Result<napi_value> {
     let mut string = ptr::null_mut();
     check(
+        // SAFETY: the pointer and length describe bytes borrowed for the call;
+        // N-API copies them; `env` is this callback's env.
         unsafe {
             sys::napi_create_string_utf8(
                 env,
@@ -421,13 +515,99 @@ pub fn parse_json(env: napi_env, text: &[u8]) -> Result<napi_value> {
         "create string",
     )?;
     let mut global = ptr::null_mut();
+    // SAFETY: `env` is the env of the JS-thread callback this runs in (this
+    // module's contract); the handles passed are live in its scope and the
+    // out-pointers are locals that outlive the call.
     check(unsafe { sys::napi_get_global(env, &mut global) }, "global")?;
     let json = get(env, global, "JSON")?;
     let parse = get(env, json, "parse")?;
     let mut value = ptr::null_mut();
     check(
+        // SAFETY: `&string` points at one live handle, matching the argument
+        // count 1; `json` and `parse` are live handles of this scope.
         unsafe { sys::napi_call_function(env, json, parse, 1, &string, &mut value) },
         "JSON.parse",
     )?;
     Ok(value)
+}
+
+/// A JS boolean.
+pub fn boolean(env: napi_env, flag: bool) -> Result<napi_value> {
+    let mut value = ptr::null_mut();
+    // SAFETY: `env` is this JS-thread callback's env; `value` outlives the call.
+    check(
+        unsafe { sys::napi_get_boolean(env, flag, &mut value) },
+        "boolean",
+    )?;
+    Ok(value)
+}
+
+/// `function.call(this, ...args)`; a JS exception stays pending.
+pub fn call(
+    env: napi_env,
+    this: napi_value,
+    function: napi_value,
+    args: &[napi_value],
+) -> Result<napi_value> {
+    let mut result = ptr::null_mut();
+    // SAFETY: `args` points at `args.len()` live handles of this scope;
+    // `result` outlives the call.
+    check(
+        unsafe {
+            sys::napi_call_function(env, this, function, args.len(), args.as_ptr(), &mut result)
+        },
+        "call function",
+    )?;
+    Ok(result)
+}
+
+/// A strong reference that keeps `value` alive beyond this callback.
+pub fn make_ref(env: napi_env, value: napi_value) -> Result<sys::napi_ref> {
+    let mut reference = ptr::null_mut();
+    // SAFETY: `value` is a live handle of this scope; `reference` outlives the call.
+    check(
+        unsafe { sys::napi_create_reference(env, value, 1, &mut reference) },
+        "create reference",
+    )?;
+    Ok(reference)
+}
+
+/// The value a reference holds.
+pub fn ref_value(env: napi_env, reference: sys::napi_ref) -> Result<napi_value> {
+    let mut value = ptr::null_mut();
+    // SAFETY: `reference` was made by `make_ref` in this env and not yet deleted.
+    check(
+        unsafe { sys::napi_get_reference_value(env, reference, &mut value) },
+        "reference value",
+    )?;
+    Ok(value)
+}
+
+/// Deletes a reference; a failure only leaves it to the env's teardown.
+pub fn delete_ref(env: napi_env, reference: sys::napi_ref) {
+    // SAFETY: `reference` was made by `make_ref` in this env and is deleted once.
+    let status = unsafe { sys::napi_delete_reference(env, reference) };
+    // Nothing to recover: the env frees any reference left when it ends.
+    let _ = status;
+}
+
+/// `object[key] = value` as a property that `Object.keys` and
+/// `JSON.stringify` do not list (writable and configurable, not enumerable).
+pub fn set_hidden(env: napi_env, object: napi_value, key: &str, value: napi_value) -> Result<()> {
+    let name = make_string(env, key)?;
+    let descriptor = sys::napi_property_descriptor {
+        utf8name: ptr::null(),
+        name,
+        method: None,
+        getter: None,
+        setter: None,
+        value,
+        attributes: sys::PropertyAttributes::writable | sys::PropertyAttributes::configurable,
+        data: ptr::null_mut(),
+    };
+    // SAFETY: one descriptor, alive for the call, naming live handles.
+    check(
+        unsafe { sys::napi_define_properties(env, object, 1, &descriptor) },
+        "define property",
+    )
 }

@@ -56,36 +56,64 @@ fn is_object_like(env: napi_env, value: napi_value) -> Result<bool> {
     Ok(kind == sys::ValueType::napi_object || kind == sys::ValueType::napi_function)
 }
 
+/// Arrays nest at most this deep: deeper (or a cycle) is refused rather
+/// than recursing until the stack runs out.
+const MAX_DEPTH: usize = 32;
+
+/// No array may hold more elements than this (a request could not carry
+/// them; a sparse `length` of 2^32-1 would otherwise loop for minutes).
+const MAX_ELEMENTS: u32 = 100_000;
+
+fn too_deep() -> napi::Error {
+    napi::Error::new(
+        napi::Status::InvalidArg,
+        format!("params nest arrays more than {MAX_DEPTH} deep (or an array contains itself)"),
+    )
+}
+
 /// A top-level value: arrays are spelled out, anything else is `String(v)`.
 fn top_level_value(env: napi_env, value: napi_value) -> Result<ParamValue> {
+    value_at(env, value, 0)
+}
+
+fn value_at(env: napi_env, value: napi_value, depth: usize) -> Result<ParamValue> {
     // One typeof decides the common case (a string) without further calls.
     match js::type_of(env, value)? {
         sys::ValueType::napi_string => Ok(ParamValue::Text(js::string_value(env, value)?)),
         sys::ValueType::napi_undefined | sys::ValueType::napi_null => Ok(ParamValue::Absent),
-        sys::ValueType::napi_object if js::is_array(env, value)? => list(env, value),
+        sys::ValueType::napi_object if js::is_array(env, value)? => list(env, value, depth + 1),
         _ => Ok(ParamValue::Text(js::to_string(env, value)?)),
     }
 }
 
-fn list(env: napi_env, array: napi_value) -> Result<ParamValue> {
+fn list(env: napi_env, array: napi_value, depth: usize) -> Result<ParamValue> {
+    if depth > MAX_DEPTH {
+        return Err(too_deep());
+    }
     let length = js::array_length(env, array)?;
+    if length > MAX_ELEMENTS {
+        return Err(napi::Error::new(
+            napi::Status::InvalidArg,
+            format!("a params array holds {length} elements; at most {MAX_ELEMENTS} can be sent"),
+        ));
+    }
     let mut items = Vec::with_capacity(length as usize);
     for index in 0..length {
-        items.push(list_item(env, js::element(env, array, index)?)?);
+        items.push(list_item(env, js::element(env, array, index)?, depth)?);
     }
     Ok(ParamValue::List(items))
 }
 
 /// An array element: objects become `K.n.Field` pairs (one level, as in pop-core).
-fn list_item(env: napi_env, value: napi_value) -> Result<ParamValue> {
+fn list_item(env: napi_env, value: napi_value, depth: usize) -> Result<ParamValue> {
     if js::is_nullish(env, value)? {
         Ok(ParamValue::Absent)
     } else if js::is_array(env, value)? {
-        list(env, value)
+        list(env, value, depth + 1)
     } else if js::type_of(env, value)? == sys::ValueType::napi_object {
         let fields = js::own_entries(env, value)?
             .into_iter()
-            .map(|(key, field)| Ok((key, top_level_value(env, field)?)))
+            .map(|(key, field)| Ok((key, value_at(env, field, depth)?)))
             .collect::<Result<Vec<_>>>()?;
         Ok(ParamValue::Fields(fields))
     } else {
@@ -108,9 +136,11 @@ pub fn read_call_options(env: napi_env, options: Option<napi_value>) -> Result<C
     }
     out.format_action = !is_false(env, present(env, object, "formatAction")?)?;
     out.format_params = !is_false(env, present(env, object, "formatParams")?)?;
-    let (connect, read) = read_timeouts(env, object)?;
-    out.connect_timeout = connect;
-    out.read_timeout = read;
+    let timeouts = read_timeouts(env, object)?;
+    out.connect_timeout = timeouts.connect;
+    out.read_timeout = timeouts.read;
+    out.timeout = timeouts.total;
+    out.max_retries = read_max_retries(env, object)?;
     if let Some(headers) = present(env, object, "headers")? {
         if is_object_like(env, headers)? {
             let mut list = Vec::new();
@@ -125,16 +155,42 @@ pub fn read_call_options(env: napi_env, options: Option<napi_value>) -> Result<C
     Ok(out)
 }
 
-/// `timeout` sets both; `connectTimeout`/`readTimeout` set one each and win
-/// over `timeout`. Numbers or numeric strings, in milliseconds, as httpx reads them.
-pub fn read_timeouts(
-    env: napi_env,
-    object: napi_value,
-) -> Result<(Option<Duration>, Option<Duration>)> {
-    let both = millis(env, present(env, object, "timeout")?)?;
+/// The limits read from an options object.
+pub struct Timeouts {
+    /// `connectTimeout`, else `timeout`.
+    pub connect: Option<Duration>,
+    /// `readTimeout`, else `timeout`.
+    pub read: Option<Duration>,
+    /// `timeout`: also bounds the whole call, retries included.
+    pub total: Option<Duration>,
+}
+
+/// `timeout` sets connect and read (as in the original) and bounds the whole
+/// call; `connectTimeout`/`readTimeout` set one each and win over `timeout`.
+/// Numbers or numeric strings, in milliseconds, as httpx reads them.
+pub fn read_timeouts(env: napi_env, object: napi_value) -> Result<Timeouts> {
+    let total = millis(env, present(env, object, "timeout")?)?;
     let connect = millis(env, present(env, object, "connectTimeout")?)?;
     let read = millis(env, present(env, object, "readTimeout")?)?;
-    Ok((connect.or(both), read.or(both)))
+    Ok(Timeouts {
+        connect: connect.or(total),
+        read: read.or(total),
+        total,
+    })
+}
+
+/// `maxRetries`: a whole number from 0 (no retry) to 100; anything else is refused.
+pub fn read_max_retries(env: napi_env, object: napi_value) -> Result<Option<u32>> {
+    let Some(value) = present(env, object, "maxRetries")? else {
+        return Ok(None);
+    };
+    match js::number(env, value)? {
+        Some(n) if n.fract() == 0.0 && (0.0..=100.0).contains(&n) => Ok(Some(n as u32)),
+        _ => Err(napi::Error::new(
+            napi::Status::InvalidArg,
+            "option \"maxRetries\" must be a whole number from 0 to 100".to_owned(),
+        )),
+    }
 }
 
 /// `object[key]` unless it is undefined or null.

@@ -1,15 +1,18 @@
 //! `receiveMsg` and its companions: JS arguments in, the original's
 //! `{ code, headers, body }` out. The MNS work is in `pls_core::queue`.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use napi::sys::{napi_env, napi_value};
 use napi::{Env, Result};
 
-use pls_core::{MnsReply, PlsClient};
+use pls_core::{MnsReply, PlsClient, SdkError};
 
+use crate::abort::Signal;
+use crate::completion::{self, Settlement};
 use crate::credentials::PendingCredentials;
-use crate::{completion, errors, js, Resolved};
+use crate::{errors, js, Resolved};
 
 /// `{ code, headers: {}, body }` where body holds the Message's children as strings.
 fn reply_to_js(env: napi_env, reply: &MnsReply) -> Result<napi_value> {
@@ -98,6 +101,16 @@ impl ReceiveArgs {
     }
 }
 
+impl ReceiveArgs {
+    /// The core's checks of type and queue name, without any request; a
+    /// failure is thrown as the Error a call would reject with.
+    pub fn check(&self, env: napi_env) -> Result<()> {
+        pls_core::check_receive_args(self.msg_type, &self.queue_name)
+            .map(|_| ())
+            .map_err(|err| errors::rejection(env, &err))
+    }
+}
+
 /// Long-polls the queue of the message type; deletes the message first when asked.
 /// With a `credentials` provider, its answer is awaited first and left
 /// where the queue token request signs from.
@@ -105,26 +118,25 @@ pub fn receive(
     env: &Env,
     client: Arc<PlsClient>,
     args: ReceiveArgs,
+    signal: Signal,
     credentials: Option<PendingCredentials>,
 ) -> Result<Resolved> {
-    let promise = completion::spawn(
-        env.raw(),
-        async move {
-            if let Some(credentials) = credentials {
-                credentials.wait().await?;
-            }
-            client
-                .receive_msg(
-                    args.msg_type,
-                    &args.queue_name,
-                    args.wait_seconds,
-                    args.delete,
-                )
-                .await
-        },
-        |env, outcome| errors::settle(env, outcome, |env, reply| reply_to_js(env, &reply)),
-    )?;
-    Ok(Resolved(promise))
+    let work = async move {
+        if let Some(credentials) = credentials {
+            credentials.wait().await?;
+        }
+        client
+            .receive_msg(
+                args.msg_type,
+                &args.queue_name,
+                args.wait_seconds,
+                args.delete,
+            )
+            .await
+    };
+    spawn_cancellable(env.raw(), "ReceiveMessage", work, signal, |env, reply| {
+        reply_to_js(env, &reply)
+    })
 }
 
 /// Deletes one received message by its ReceiptHandle; resolves to undefined.
@@ -133,15 +145,52 @@ pub fn delete(
     client: Arc<PlsClient>,
     args: ReceiveArgs,
     receipt_handle: String,
+    signal: Signal,
 ) -> Result<Resolved> {
-    let promise = completion::spawn(
-        env.raw(),
-        async move {
-            client
-                .delete_msg(args.msg_type, &args.queue_name, &receipt_handle)
-                .await
-        },
-        |env, outcome| errors::settle(env, outcome, |env, ()| js::undefined(env)),
-    )?;
+    let work = async move {
+        client
+            .delete_msg(args.msg_type, &args.queue_name, &receipt_handle)
+            .await
+    };
+    spawn_cancellable(env.raw(), "DeleteMessage", work, signal, |env, ()| {
+        js::undefined(env)
+    })
+}
+
+/// Runs a queue operation that `signal` may cancel: already aborted rejects
+/// without sending; aborted in flight drops the request and rejects.
+fn spawn_cancellable<F, T>(
+    env: napi_env,
+    operation: &'static str,
+    work: F,
+    signal: Signal,
+    to_js: fn(napi_env, T) -> Result<napi_value>,
+) -> Result<Resolved>
+where
+    F: Future<Output = std::result::Result<T, SdkError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let promise = match signal {
+        Signal::Absent => completion::spawn(env, work, move |env, outcome| {
+            errors::settle(env, outcome, to_js)
+        })?,
+        Signal::Aborted(reason) => {
+            js::rejected_promise(env, errors::abort_error(env, operation, Some(reason))?)?
+        }
+        Signal::Live(listening) => {
+            let guarded = listening.guard(work);
+            completion::spawn(env, guarded, move |env, finished| {
+                let reason = listening.finish(env);
+                match finished {
+                    Some(outcome) => errors::settle(env, outcome, to_js),
+                    None => Ok(Settlement::Reject(errors::abort_error(
+                        env,
+                        operation,
+                        reason.ok(),
+                    )?)),
+                }
+            })?
+        }
+    };
     Ok(Resolved(promise))
 }

@@ -1,17 +1,20 @@
-//! `PlsClient`: signs RPC calls and sends them on the shared HTTP client.
+//! `PlsClient`: signs RPC calls and sends them on the shared HTTP client,
+//! again where that is safe (see [`crate::retry`]), re-signed each attempt.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::time::Instant;
 
 use crate::config::{ClientConfig, Credentials, Service, SignatureAlgorithm};
-use crate::error::{HttpEntry, SdkError};
+use crate::error::{HttpEntry, SdkError, TimeoutPhase};
 use crate::http::{self, Exchange, Reply};
-use crate::queue::TokenCache;
 use crate::response::Success;
+use crate::retry;
 use crate::rpc::{make_nonce, RpcRequest, SignedRequest, SigningContext};
 use crate::timefmt::rpc_timestamp_now;
+use crate::token_cache::TokenCache;
 
 /// A signed request with its timeouts, ready to send.
 #[derive(Debug, Clone)]
@@ -24,6 +27,15 @@ pub struct PreparedCall {
     pub read_timeout: Duration,
 }
 
+/// The outcome of a call and how many requests it took.
+#[derive(Debug)]
+pub struct Attempted<T> {
+    /// The result, or the last real failure.
+    pub result: Result<T, SdkError>,
+    /// Requests sent (or tried): 1 when the first attempt settled it.
+    pub attempts: u32,
+}
+
 /// A configured client. Cheap to clone; clones share the connection pool.
 #[derive(Debug, Clone)]
 pub struct PlsClient {
@@ -34,9 +46,10 @@ pub struct PlsClient {
 }
 
 impl PlsClient {
-    /// A client for `config`, on the process-wide pool for its connect timeout.
+    /// A client for `config`, on the process-wide connection pool (or its
+    /// own, when it trusts extra CA certificates).
     pub fn new(config: ClientConfig) -> Result<Self, SdkError> {
-        let http = http::shared_client(config.connect_timeout, &config.extra_ca)?;
+        let http = http::shared_client(&config.extra_ca)?;
         Ok(PlsClient {
             config,
             http,
@@ -54,14 +67,15 @@ impl PlsClient {
         &self.http
     }
 
-    /// The per-type cache of temporary MNS credentials (see [`crate::queue`]).
+    /// The per-type cache of temporary MNS credentials (see [`crate::token_cache`]).
     pub(crate) fn mns_tokens(&self) -> &TokenCache {
         &self.mns_tokens
     }
 
-    /// Signs `request` for `service` with `credentials`, a fresh timestamp
-    /// and nonce, by the configured algorithm.
-    pub fn sign_with(
+    /// The signing step of one attempt: `request` signed with `credentials`
+    /// under a fresh timestamp and nonce, so a retry is never a replay, by
+    /// the configured algorithm.
+    pub fn sign_attempt(
         &self,
         service: Service,
         request: &RpcRequest,
@@ -91,11 +105,11 @@ impl PlsClient {
         request: &RpcRequest,
         credentials: &Credentials,
     ) -> PreparedCall {
-        let (connect_timeout, read_timeout) = self.timeouts(request);
+        let opts = &request.options;
         PreparedCall {
-            signed: self.sign_with(service, request, credentials),
-            connect_timeout,
-            read_timeout,
+            signed: self.sign_attempt(service, request, credentials),
+            connect_timeout: opts.connect_timeout.unwrap_or(self.config.connect_timeout),
+            read_timeout: opts.read_timeout.unwrap_or(self.config.read_timeout),
         }
     }
 
@@ -122,40 +136,33 @@ impl PlsClient {
         Ok(self.prepare_with(service, request, &credentials))
     }
 
-    /// Sends one RPC call and applies the original's result rule.
+    /// Sends one RPC call (retrying where safe) and applies the original's result rule.
     pub async fn call(&self, service: Service, request: &RpcRequest) -> Result<Value, SdkError> {
-        let prepared = self.prepare(service, request).await?;
-        let reply = self.send(&prepared).await?;
-        let signed = &prepared.signed;
-        crate::response::interpret(&signed.action, &signed.url, reply.status, &reply.body)
-            .map_err(|err| with_entry(err, signed, &reply))
+        let first = self.prepare(service, request).await?;
+        self.with_retries(service, request, first, interpret_value)
+            .await
+            .result
     }
 
-    /// Sends a prepared call and applies the result rule for callers with a
+    /// Sends a call whose first attempt is `first` (see [`Self::prepare`]),
+    /// retrying where safe, and applies the result rule for callers with a
     /// JSON parser of their own (the Node binding hands the bytes to V8's
     /// `JSON.parse`): a plain successful reply is not parsed here.
-    pub async fn execute_json(&self, prepared: &PreparedCall) -> Result<Success, SdkError> {
-        let reply = self.send(prepared).await?;
-        let signed = &prepared.signed;
-        crate::response::interpret_fast(
-            &signed.action,
-            &signed.url,
-            reply.status,
-            reply.body.clone(),
-        )
-        .map_err(|err| with_entry(err, signed, &reply))
+    pub async fn execute_json(
+        &self,
+        service: Service,
+        request: &RpcRequest,
+        first: PreparedCall,
+    ) -> Attempted<Success> {
+        self.with_retries(service, request, first, interpret_json)
+            .await
     }
 
-    /// Sends a prepared call and hands back the raw reply.
+    /// Sends a prepared call once and hands back the raw reply.
     pub async fn send(&self, prepared: &PreparedCall) -> Result<Reply, SdkError> {
-        let http = if prepared.connect_timeout == self.config.connect_timeout {
-            self.http.clone()
-        } else {
-            http::shared_client(prepared.connect_timeout, &self.config.extra_ca)?
-        };
         let signed = &prepared.signed;
         http::send(
-            &http,
+            &self.http,
             Exchange {
                 action: &signed.action,
                 method: &signed.method,
@@ -169,13 +176,100 @@ impl PlsClient {
         .await
     }
 
-    fn timeouts(&self, request: &RpcRequest) -> (Duration, Duration) {
-        let opts = &request.options;
-        (
-            opts.connect_timeout.unwrap_or(self.config.connect_timeout),
-            opts.read_timeout.unwrap_or(self.config.read_timeout),
-        )
+    /// The attempt loop: `first`, then while the failure is safe to repeat
+    /// and retries remain, a wait (backoff with full jitter, or the server's
+    /// `x-acs-retry-after`) and a freshly signed attempt. The call's overall
+    /// `timeout` bounds all of it; when it fires during an attempt that is
+    /// the error, when a wait would outlast it the last real error stands.
+    async fn with_retries<T>(
+        &self,
+        service: Service,
+        request: &RpcRequest,
+        first: PreparedCall,
+        interpret: fn(&SignedRequest, Reply) -> Result<T, SdkError>,
+    ) -> Attempted<T> {
+        let max_retries = request
+            .options
+            .max_retries
+            .unwrap_or(self.config.max_retries);
+        let total = request.options.timeout.or(self.config.timeout);
+        let deadline = total.map(|limit| Instant::now() + limit);
+        let mut prepared = first;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let attempt = async {
+                self.send(&prepared)
+                    .await
+                    .and_then(|reply| interpret(&prepared.signed, reply))
+            };
+            let result = match (deadline, total) {
+                (Some(deadline), Some(limit)) => {
+                    match tokio::time::timeout_at(deadline, attempt).await {
+                        Ok(result) => result,
+                        Err(_) => Err(SdkError::Timeout {
+                            action: prepared.signed.action.clone(),
+                            url: prepared.signed.url.clone(),
+                            phase: TimeoutPhase::Total,
+                            millis: limit.as_millis() as u64,
+                        }),
+                    }
+                }
+                _ => attempt.await,
+            };
+            let err = match result {
+                Ok(value) => {
+                    return Attempted {
+                        result: Ok(value),
+                        attempts,
+                    }
+                }
+                Err(err) => err,
+            };
+            if attempts > max_retries || !retry::may_retry(&prepared.signed.action, &err) {
+                return Attempted {
+                    result: Err(err),
+                    attempts,
+                };
+            }
+            let wait = retry::delay(attempts, &err);
+            if deadline.is_some_and(|deadline| Instant::now() + wait >= deadline) {
+                return Attempted {
+                    result: Err(err),
+                    attempts,
+                };
+            }
+            tokio::time::sleep(wait).await;
+            // Each attempt asks for credentials again: a temporary key may
+            // have been refreshed while this call waited.
+            prepared = match self.prepare(service, request).await {
+                Ok(prepared) => prepared,
+                Err(err) => {
+                    return Attempted {
+                        result: Err(err),
+                        attempts,
+                    }
+                }
+            };
+        }
     }
+}
+
+/// The original's result rule, parsed in full.
+fn interpret_value(signed: &SignedRequest, reply: Reply) -> Result<Value, SdkError> {
+    crate::response::interpret(&signed.action, &signed.url, reply.status, &reply.body)
+        .map_err(|err| with_entry(err, signed, &reply))
+}
+
+/// The original's result rule, leaving plain successes unparsed.
+fn interpret_json(signed: &SignedRequest, reply: Reply) -> Result<Success, SdkError> {
+    crate::response::interpret_fast(
+        &signed.action,
+        &signed.url,
+        reply.status,
+        reply.body.clone(),
+    )
+    .map_err(|err| with_entry(err, signed, &reply))
 }
 
 /// Attaches the exchange to an API error, as the original's `err.entry`.
@@ -227,52 +321,33 @@ fn with_entry(err: SdkError, signed: &SignedRequest, reply: &Reply) -> SdkError 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Endpoints;
     use crate::params::ParamValue;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use crate::test_support::{serve, Canned, Server};
     use tokio::net::TcpListener;
 
-    /// A one-shot HTTP server: answers every connection with `reply`, or never answers.
-    async fn serve(reply: Option<&'static str>) -> (String, tokio::task::JoinHandle<Vec<String>>) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let handle = tokio::spawn(async move {
-            let mut seen = Vec::new();
-            let (mut socket, _) = listener.accept().await.unwrap();
-            let mut buf = vec![0u8; 8192];
-            let n = socket.read(&mut buf).await.unwrap();
-            seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-            match reply {
-                Some(body) => {
-                    let response = format!(
-                        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
-                        body.len(),
-                        body
-                    );
-                    socket.write_all(response.as_bytes()).await.unwrap();
-                }
-                None => tokio::time::sleep(Duration::from_secs(5)).await,
-            }
-            seen
-        });
-        (url, handle)
+    /// A server that answers every request with `reply` (HTTP 400), or never answers.
+    async fn answering(reply: Option<&'static str>) -> Server {
+        serve(move |_head: &str| match reply {
+            Some(body) => Canned::new(400, "application/json", body),
+            None => Canned {
+                delay: Duration::from_secs(5),
+                ..Canned::new(200, "application/json", "{}")
+            },
+        })
+        .await
     }
 
     fn client(url: &str, read_ms: u64) -> PlsClient {
-        let mut config = ClientConfig::new(Credentials {
-            access_key_id: "id".into(),
-            access_key_secret: "secret".into(),
-            security_token: None,
-        });
-        config.endpoints = Endpoints::resolve(Some(url), None, None, None).unwrap();
+        let mut config = crate::test_support::config_for(url);
         config.read_timeout = Duration::from_millis(read_ms);
+        config.max_retries = 0;
         PlsClient::new(config).unwrap()
     }
 
     #[tokio::test]
     async fn an_error_body_rejects_whatever_the_status() {
-        let (url, server) =
-            serve(Some(r#"{"Code":"isv.BIND_CONFLICT","Message":"conflict"}"#)).await;
+        let server = answering(Some(r#"{"Code":"isv.BIND_CONFLICT","Message":"conflict"}"#)).await;
+        let url = server.url.clone();
         let request = RpcRequest::new("BindAxb", vec![("PhoneNoA".into(), ParamValue::from("1"))]);
         let err = client(&url, 3000)
             .call(Service::Dypls, &request)
@@ -293,7 +368,7 @@ mod tests {
             }
             other => panic!("expected an API error with its entry, got {other:?}"),
         }
-        let seen = server.await.unwrap().join("");
+        let seen = server.hits("GET").join("");
         assert!(
             seen.starts_with("GET /?AccessKeyId=id&Action=BindAxb&"),
             "{seen}"
@@ -306,7 +381,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_silent_server_times_out() {
-        let (url, _server) = serve(None).await;
+        let server = answering(None).await;
+        let url = server.url.clone();
         let started = std::time::Instant::now();
         let err = client(&url, 200)
             .call(Service::Dypls, &RpcRequest::new("BindAxb", vec![]))

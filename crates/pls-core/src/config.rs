@@ -17,14 +17,12 @@ pub enum Service {
     Mns,
 }
 
-/// The account and region the original's MNS queues live in.
-pub const MNS_ACCOUNT: &str = "1943695596114318";
-
 /// HTTPS by default (an improvement over the original's plain HTTP).
 pub const DEFAULT_DYPLS_ENDPOINT: &str = "https://dyplsapi.aliyuncs.com";
 /// See [`DEFAULT_DYPLS_ENDPOINT`].
 pub const DEFAULT_DYBASE_ENDPOINT: &str = "https://dybaseapi.aliyuncs.com";
-/// The MNS endpoint of account [`MNS_ACCOUNT`] in cn-hangzhou.
+/// The MNS endpoint of the account the original's queues live in
+/// (1943695596114318, region cn-hangzhou).
 pub const DEFAULT_MNS_ENDPOINT: &str = "https://1943695596114318.mns.cn-hangzhou.aliyuncs.com";
 
 /// The original's connect and read timeout.
@@ -162,8 +160,12 @@ pub struct ClientConfig {
     pub endpoints: Endpoints,
     /// Time allowed to open a connection.
     pub connect_timeout: Duration,
-    /// Time allowed, once connected, for the whole response.
+    /// Time allowed, once the request can be written, for the whole response.
     pub read_timeout: Duration,
+    /// Time allowed for a whole call, retries and their waits included; none by default.
+    pub timeout: Option<Duration>,
+    /// Retries after the first attempt, where a retry is safe.
+    pub max_retries: u32,
     /// The `user-agent` header.
     pub user_agent: String,
     /// The `x-sdk-client` header.
@@ -181,6 +183,8 @@ impl ClientConfig {
             endpoints: Endpoints::default(),
             connect_timeout: DEFAULT_TIMEOUT,
             read_timeout: DEFAULT_TIMEOUT,
+            timeout: None,
+            max_retries: crate::retry::DEFAULT_MAX_RETRIES,
             user_agent: default_user_agent(),
             sdk_client: format!("Rust, pls-core: {}", env!("CARGO_PKG_VERSION")),
             extra_ca: Vec::new(),

@@ -53,4 +53,45 @@ mod tests {
         assert_eq!(percent_encode("😀"), "%F0%9F%98%80");
         assert_eq!(percent_encode("é"), "%C3%A9");
     }
+
+    /// encodeURIComponent as ECMAScript defines it, char by char: the
+    /// unreserved marks stay, everything else is its UTF-8 bytes as %XX.
+    fn encode_uri_component(input: &str) -> String {
+        let mut out = String::new();
+        for ch in input.chars() {
+            if ch.is_ascii_alphanumeric() || "-_.!~*'()".contains(ch) {
+                out.push(ch);
+            } else {
+                let mut buf = [0u8; 4];
+                for byte in ch.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("%{byte:02X}"));
+                }
+            }
+        }
+        out
+    }
+
+    /// pop-core's encoder: encodeURIComponent, then `!'()*` escaped.
+    fn pop_core_encode(input: &str) -> String {
+        encode_uri_component(input)
+            .replace('!', "%21")
+            .replace('\'', "%27")
+            .replace('(', "%28")
+            .replace(')', "%29")
+            .replace('*', "%2A")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn matches_the_model_over_arbitrary_unicode(input in proptest::prelude::any::<String>()) {
+            proptest::prop_assert_eq!(percent_encode(&input), pop_core_encode(&input));
+        }
+
+        #[test]
+        fn appending_is_the_same_as_encoding(prefix in "[a-z%]{0,8}", input in proptest::prelude::any::<String>()) {
+            let mut out = prefix.clone();
+            percent_encode_into(&input, &mut out);
+            proptest::prop_assert_eq!(out, format!("{prefix}{}", percent_encode(&input)));
+        }
+    }
 }

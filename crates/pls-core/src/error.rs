@@ -1,10 +1,13 @@
 //! Every way a call can fail, as values with a stable `code`.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A failed call. `code()` is what programs branch on; `Display` is for people.
-/// Nothing here ever holds the access-key secret.
+/// Nothing here ever holds the access-key secret. New kinds of failure may be
+/// added, so a `match` needs a catch-all arm.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum SdkError {
     /// The service answered with a body `Code` outside the success set.
     Api {
@@ -31,27 +34,28 @@ pub enum SdkError {
     Connect {
         action: String,
         url: String,
-        cause: String,
+        cause: Cause,
     },
-    /// The TLS handshake failed: `reason` says why (unknown issuer, expired,
-    /// wrong host name).
+    /// The TLS handshake failed: `reason` says why in words (unknown issuer,
+    /// expired, wrong host name); `cause` is the handshake's own error.
     Tls {
         action: String,
         url: String,
         reason: String,
+        cause: Cause,
     },
     /// The connection broke, or the body could not be read.
     Network {
         action: String,
         url: String,
-        cause: String,
+        cause: Cause,
     },
     /// The body is not the JSON (or XML) the protocol promises.
     InvalidResponse {
         action: String,
         url: String,
         status: u16,
-        cause: String,
+        cause: Cause,
     },
     /// Bad input that the caller can fix (bad endpoint, bad option).
     InvalidArgument { message: String },
@@ -67,10 +71,80 @@ pub enum SdkError {
     },
     /// A temporary token response without AccessKeyId, AccessKeySecret and SecurityToken.
     TokenFailed,
+    /// The caller cancelled the call (an aborted AbortSignal).
+    Aborted { action: String },
     /// No credentials could be had: `code` is `SDK.CredentialsNotFound` when
     /// no source of the chain had any, `SDK.CredentialsFailed` when a source
     /// that applies failed (a malformed file, STS or metadata refusing).
     Credentials { code: &'static str, message: String },
+}
+
+/// The failure underneath an [`SdkError`], kept whole as its `source()`;
+/// `Display` prints it with its own sources ("error sending request:
+/// connection refused").
+#[derive(Clone)]
+pub struct Cause(Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl Cause {
+    /// Keeps `err` (and its chain of sources).
+    pub fn new(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Cause(Arc::new(err))
+    }
+}
+
+/// A cause that is a description only (what was wrong with a reply).
+#[derive(Debug)]
+struct Described(String);
+
+impl fmt::Display for Described {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Described {}
+
+impl From<String> for Cause {
+    fn from(text: String) -> Self {
+        Cause::new(Described(text))
+    }
+}
+
+impl From<&str> for Cause {
+    fn from(text: &str) -> Self {
+        Cause::from(text.to_owned())
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&error_chain(self.0.as_ref()))
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", error_chain(self.0.as_ref()))
+    }
+}
+
+/// An error and its sources, innermost last ("error sending request: connection refused").
+/// reqwest's own text includes the URL; strip it so the signed query is not repeated.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = current {
+        let text = e.to_string();
+        let text = match text.find(" for url (") {
+            Some(at) => text[..at].to_owned(),
+            None => text,
+        };
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
 }
 
 /// What the original reports of an exchange in `err.entry`.
@@ -91,6 +165,8 @@ pub enum TimeoutPhase {
     Connect,
     /// Waiting for or reading the response.
     Read,
+    /// The whole call, retries and their waits included.
+    Total,
 }
 
 impl SdkError {
@@ -106,6 +182,7 @@ impl SdkError {
             SdkError::InvalidArgument { .. } => "SDK.InvalidArgument".into(),
             SdkError::Mns { code, .. } => format!("MNS.{code}"),
             SdkError::TokenFailed => "SDK.TokenFailed".into(),
+            SdkError::Aborted { .. } => "SDK.Aborted".into(),
             SdkError::Credentials { code, .. } => (*code).into(),
         }
     }
@@ -117,6 +194,8 @@ impl SdkError {
             SdkError::Timeout { .. } => "RequestTimeoutError".into(),
             SdkError::Mns { code, .. } => format!("MNS{code}Error"),
             SdkError::TokenFailed => "TypeError".into(),
+            // The name fetch gives a cancelled request.
+            SdkError::Aborted { .. } => "AbortError".into(),
             _ => "Error".into(),
         }
     }
@@ -145,20 +224,26 @@ impl fmt::Display for SdkError {
         match self {
             // The original's exact message, which callers may parse.
             SdkError::Api { message, url, .. } => write!(f, "{message}, URL: {url}"),
-            SdkError::Timeout { action, url, phase: TimeoutPhase::Connect, millis } => {
-                write!(f, "{action}: ConnectTimeout: no connection within {millis} ms to {}", origin(url))
-            }
-            SdkError::Timeout { action, url, phase: TimeoutPhase::Read, millis } => {
-                write!(f, "{action}: ReadTimeout: no complete response within {millis} ms from {}", origin(url))
-            }
+            // Each names the option whose limit fired.
+            SdkError::Timeout { action, url, phase: TimeoutPhase::Connect, millis } => write!(
+                f,
+                "{action}: ConnectTimeout: no connection within {millis} ms (connectTimeout) to {}",
+                origin(url)
+            ),
+            SdkError::Timeout { action, url, phase: TimeoutPhase::Read, millis } => write!(
+                f,
+                "{action}: ReadTimeout: no complete response within {millis} ms (readTimeout) from {}",
+                origin(url)
+            ),
+            SdkError::Timeout { action, url, phase: TimeoutPhase::Total, millis } => write!(
+                f,
+                "{action}: Timeout: the call did not complete within {millis} ms (timeout) at {}",
+                origin(url)
+            ),
             SdkError::Connect { action, url, cause } => {
                 write!(f, "{action}: cannot connect to {}: {cause}", origin(url))
             }
-            SdkError::Tls {
-                action,
-                url,
-                reason,
-            } => {
+            SdkError::Tls { action, url, reason, .. } => {
                 write!(f, "{action}: TLS error with {}: {reason}", origin(url))
             }
             SdkError::Network { action, url, cause } => {
@@ -174,12 +259,23 @@ impl fmt::Display for SdkError {
                 "{method} {url} failed with {status}. requestid: {request_id}, hostid: {host_id}, message: {message}"
             ),
             SdkError::TokenFailed => f.write_str("get token fail"),
+            SdkError::Aborted { action } => write!(f, "{action}: the operation was aborted"),
             SdkError::Credentials { message, .. } => f.write_str(message),
         }
     }
 }
 
-impl std::error::Error for SdkError {}
+impl std::error::Error for SdkError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SdkError::Connect { cause, .. }
+            | SdkError::Tls { cause, .. }
+            | SdkError::Network { cause, .. }
+            | SdkError::InvalidResponse { cause, .. } => Some(cause.0.as_ref()),
+            _ => None,
+        }
+    }
+}
 
 /// Scheme, host and port of a URL: enough to say where, without the signed query.
 fn origin(url: &str) -> &str {
@@ -224,5 +320,34 @@ mod tests {
         );
         assert_eq!(err.code(), "SDK.Timeout");
         assert!(err.is_timeout() && !err.is_connect());
+    }
+
+    #[test]
+    fn the_underlying_failure_is_the_source_and_is_printed_with_its_chain() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let err = SdkError::Connect {
+            action: "BindAxb".into(),
+            url: "http://h:1/?q".into(),
+            cause: Cause::new(io),
+        };
+        let source = err.source().expect("a source");
+        assert_eq!(source.to_string(), "connection refused");
+        assert!(source.downcast_ref::<std::io::Error>().is_some());
+        assert_eq!(
+            err.to_string(),
+            "BindAxb: cannot connect to http://h:1: connection refused"
+        );
+        let described = SdkError::InvalidResponse {
+            action: "A".into(),
+            url: "u".into(),
+            status: 502,
+            cause: "html".into(),
+        };
+        assert_eq!(
+            described.source().map(|s| s.to_string()),
+            Some("html".to_string())
+        );
+        assert!(SdkError::TokenFailed.source().is_none());
     }
 }

@@ -144,4 +144,28 @@ mod tests {
             assert!(is_truthy(&truthy), "{truthy}");
         }
     }
+
+    proptest::proptest! {
+        /// Integer literals: a double when |n| <= 2^53 - 1, otherwise every digit kept.
+        #[test]
+        fn integer_literals_keep_their_digits_beyond_the_safe_range(digits in "-?[1-9][0-9]{0,30}") {
+            let number: serde_json::Number = serde_json::from_str(&digits).unwrap();
+            let magnitude: f64 = digits.trim_start_matches('-').parse().unwrap();
+            let expected = if magnitude <= 9_007_199_254_740_991.0 {
+                JsNumber::Double(digits.parse().unwrap())
+            } else {
+                JsNumber::BigInteger(digits.clone())
+            };
+            proptest::prop_assert_eq!(classify_number(&number), expected);
+        }
+
+        /// A literal with a fraction or an exponent is always a double, as in JS.
+        #[test]
+        fn fractions_and_exponents_are_doubles(mantissa in "-?(0|[1-9][0-9]{0,19})", fraction in "[0-9]{1,10}", exponent in -300i32..300) {
+            for text in [format!("{mantissa}.{fraction}"), format!("{mantissa}.{fraction}e{exponent}")] {
+                let number: serde_json::Number = serde_json::from_str(&text).unwrap();
+                proptest::prop_assert_eq!(classify_number(&number), JsNumber::Double(text.parse().unwrap()));
+            }
+        }
+    }
 }

@@ -10,35 +10,44 @@
 // allocation per error.
 #![allow(clippy::result_large_err)]
 
-pub mod action;
+mod action;
 // Written by scripts/generate-api.js, one line per action: left as generated.
 #[rustfmt::skip]
 mod actions_generated;
-pub mod client;
-pub mod config;
+mod client;
+mod config;
 pub mod credentials;
-pub mod encode;
-pub mod error;
-pub mod http;
-pub mod jsvalue;
-pub mod mns;
-pub mod params;
-pub mod queue;
-pub mod response;
-pub mod rpc;
-pub mod signer;
-pub mod signer_acs3;
-pub mod timefmt;
-pub mod tls;
+mod digest;
+mod encode;
+mod error;
+mod http;
+mod jsvalue;
+mod message_type;
+mod mns;
+mod params;
+mod queue;
+mod response;
+mod retry;
+mod rpc;
+mod signer;
+mod signer_acs3;
+#[cfg(test)]
+mod test_support;
+mod timefmt;
+mod tls;
+mod token_cache;
 
-pub use action::{Action, ACTIONS};
-pub use client::PlsClient;
+// The public API: what the Node binding needs, and nothing of how it is done.
+pub use action::{by_method, Action};
+pub use client::{Attempted, PlsClient, PreparedCall};
 pub use config::{ClientConfig, Credentials, Endpoints, Service, SignatureAlgorithm};
 pub use credentials::{
     CredentialSource, DefaultChain, Environment, ProvideCredentials, SuppliedCredentials,
 };
-pub use error::{HttpEntry, SdkError};
-pub use mns::{MnsCredentials, MnsReply};
+pub use error::{HttpEntry, SdkError, TimeoutPhase};
+pub use jsvalue::{classify_number, JsNumber};
+pub use mns::MnsReply;
 pub use params::ParamValue;
-pub use queue::{decode_message_body, MessageType};
-pub use rpc::{CallOptions, RpcRequest};
+pub use queue::{check_receive_args, decode_message_body, MessageType};
+pub use response::Success;
+pub use rpc::{CallOptions, RpcRequest, SignedRequest};

@@ -8,16 +8,15 @@
 //!
 //! The security token travels in `security-token`, outside the signature.
 
-use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine;
-use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use quick_xml::events::Event;
 use quick_xml::Reader;
-use sha1::Sha1;
 
+use crate::config::Credentials;
+use crate::digest::hmac_sha1_base64;
 use crate::error::SdkError;
 use crate::http::{self, Exchange};
 
@@ -30,31 +29,6 @@ pub const MAX_WAIT_SECONDS: u32 = 30;
 /// Time allowed beyond `waitseconds` for a long poll to answer: MNS holds the
 /// request for up to `waitseconds`, so the RPC read timeout would cut it.
 pub const POLL_MARGIN: Duration = Duration::from_secs(5);
-
-/// Temporary queue credentials from `QueryTokenForMnsQueue`. `Debug` hides
-/// the secret and the token.
-#[derive(Clone, PartialEq, Eq)]
-pub struct MnsCredentials {
-    /// `AccessKeyId` (an `STS.` id).
-    pub access_key_id: String,
-    /// `AccessKeySecret`; never printed.
-    pub access_key_secret: String,
-    /// `SecurityToken`, sent as the `security-token` header; never printed.
-    pub security_token: Option<String>,
-}
-
-impl fmt::Debug for MnsCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MnsCredentials")
-            .field("access_key_id", &self.access_key_id)
-            .field("access_key_secret", &"<hidden>")
-            .field(
-                "security_token",
-                &self.security_token.as_ref().map(|_| "<hidden>"),
-            )
-            .finish()
-    }
-}
 
 /// What the original's `receiveMessage`/`deleteMessage` resolve to: `{ code, headers, body }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,12 +80,7 @@ pub fn string_to_sign(
 
 /// base64(HMAC-SHA1(key = secret, string_to_sign)); unlike RPC, no `&` after the secret.
 pub fn signature(access_key_secret: &str, string_to_sign: &str) -> String {
-    let mut mac = match Hmac::<Sha1>::new_from_slice(access_key_secret.as_bytes()) {
-        Ok(mac) => mac,
-        Err(_) => unreachable!("HMAC takes keys of any length"),
-    };
-    mac.update(string_to_sign.as_bytes());
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    hmac_sha1_base64(access_key_secret.as_bytes(), string_to_sign.as_bytes())
 }
 
 /// `content-md5` as the original computes it: base64 of the lowercase hex
@@ -124,7 +93,7 @@ pub fn content_md5(body: &[u8]) -> String {
 
 /// All request headers, signed, in the original's order; `date` is RFC 1123 GMT.
 pub fn signed_headers(
-    credentials: &MnsCredentials,
+    credentials: &Credentials,
     method: &str,
     host: &str,
     resource: &str,
@@ -290,7 +259,7 @@ impl MnsEndpoint<'_> {
     /// default applies, as in the original).
     pub async fn receive_message(
         &self,
-        credentials: &MnsCredentials,
+        credentials: &Credentials,
         queue: &str,
         wait_seconds: u32,
     ) -> Result<MnsReply, SdkError> {
@@ -320,7 +289,7 @@ impl MnsEndpoint<'_> {
     /// DeleteMessage: `receipt_handle` goes into the URL as it is, as in the original.
     pub async fn delete_message(
         &self,
-        credentials: &MnsCredentials,
+        credentials: &Credentials,
         queue: &str,
         receipt_handle: &str,
     ) -> Result<MnsReply, SdkError> {
@@ -338,7 +307,7 @@ impl MnsEndpoint<'_> {
 
     async fn request(
         &self,
-        credentials: &MnsCredentials,
+        credentials: &Credentials,
         action: &str,
         method: &str,
         resource: &str,
@@ -407,7 +376,7 @@ pub fn interpret(
         action: action.into(),
         url: url.into(),
         status,
-        cause,
+        cause: cause.into(),
     };
     let content_type = content_type.to_ascii_lowercase();
     let is_xml =
@@ -487,8 +456,8 @@ fn host_of(base_url: &str) -> &str {
 mod tests {
     use super::*;
 
-    fn sts() -> MnsCredentials {
-        MnsCredentials {
+    fn sts() -> Credentials {
+        Credentials {
             access_key_id: "STS.testid".into(),
             access_key_secret: "testsecret".into(),
             security_token: Some("tok".into()),

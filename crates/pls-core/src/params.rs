@@ -170,4 +170,25 @@ mod tests {
         assert_eq!(keys[3].0, "\u{1F600}");
         assert_eq!(keys[4].0, "\u{FF21}");
     }
+
+    proptest::proptest! {
+        /// The sort is `Array.prototype.sort` on the keys: UTF-16 code units,
+        /// which differs from Rust's byte order beyond the BMP.
+        #[test]
+        fn sorted_by_utf16_code_units_and_later_values_win(
+            pairs in proptest::collection::vec((proptest::prelude::any::<String>(), "[a-z]{0,3}"), 0..24)
+        ) {
+            let mut set = PairSet::default();
+            let mut model: Vec<(String, String)> = Vec::new();
+            for (key, value) in &pairs {
+                set.set(key.clone(), value.clone());
+                match model.iter_mut().find(|(k, _)| k == key) {
+                    Some(slot) => slot.1 = value.clone(),
+                    None => model.push((key.clone(), value.clone())),
+                }
+            }
+            model.sort_by_key(|(k, _)| k.encode_utf16().collect::<Vec<u16>>());
+            proptest::prop_assert_eq!(set.into_sorted(), model);
+        }
+    }
 }

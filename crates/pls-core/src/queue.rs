@@ -1,35 +1,27 @@
-//! receiveMsg: temporary queue credentials from dybaseapi, cached per message
-//! type, and the MNS long poll (and delete) made with them.
+//! receiveMsg: temporary queue credentials from dybaseapi (cached per
+//! message type, see [`crate::token_cache`]), and the MNS long poll (and
+//! delete) made with them.
 //!
-//! As the original: one token per message type, asked for with that type and
-//! the caller's queue name, kept 10 minutes and refreshed once less than 2
-//! minutes remain. Beyond it: concurrent callers for one type share one token
-//! request, and a token MNS no longer accepts is replaced and the call made
-//! again, once.
+//! As the original: the token is asked for with the message type and the
+//! caller's queue name. Beyond it: a token MNS no longer accepts is replaced
+//! and the call made again, once.
 
-use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::Value;
-use tokio::sync::Mutex as AsyncMutex;
 
 use crate::action::QUERY_TOKEN_FOR_MNS_QUEUE;
 use crate::client::PlsClient;
+use crate::config::Credentials;
 use crate::config::Service;
 use crate::error::SdkError;
-use crate::mns::{MnsCredentials, MnsEndpoint, MnsReply};
+pub use crate::message_type::MessageType;
+use crate::mns::{MnsEndpoint, MnsReply};
 use crate::params::ParamValue;
 use crate::rpc::RpcRequest;
-
-/// How long the original trusts a queue token.
-pub const TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 60);
-
-/// A token with this much life left, or less, is replaced before use.
-pub const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(2 * 60);
+use crate::token_cache::TokenLease;
 
 /// MNS error codes after which a fresh token may succeed where the cached one
 /// failed: the token expired or was revoked before our 10 minutes were up.
@@ -40,172 +32,8 @@ const STALE_TOKEN_CODES: &[&str] = &[
     "AccessDenied",
 ];
 
-/// The three queues of the product, numbered as `receiveMsg`'s `type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MessageType {
-    /// 0: call receipts.
-    SecretReport,
-    /// 1: recording-ready reports.
-    SecretRecording,
-    /// 2: intercepted SMS.
-    SecretSmsIntercept,
-}
-
-impl MessageType {
-    /// All three, in `type` order.
-    pub const ALL: [MessageType; 3] = [
-        MessageType::SecretReport,
-        MessageType::SecretRecording,
-        MessageType::SecretSmsIntercept,
-    ];
-
-    /// The type for `receiveMsg`'s number; anything but 0, 1, 2 is refused
-    /// (the original would ask for a token of type `undefined`).
-    pub fn from_number(number: u32) -> Result<Self, SdkError> {
-        Self::ALL.get(number as usize).copied().ok_or_else(|| SdkError::InvalidArgument {
-            message: format!(
-                "message type must be 0 (SecretReport), 1 (SecretRecording) or 2 (SecretSmsIntercept), got {number}"
-            ),
-        })
-    }
-
-    /// The `MessageType` value dybaseapi knows it by.
-    pub fn name(self) -> &'static str {
-        match self {
-            MessageType::SecretReport => "SecretReport",
-            MessageType::SecretRecording => "SecretRecording",
-            MessageType::SecretSmsIntercept => "SecretSmsIntercept",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-/// Where the cache reads the time; tests substitute one they can move.
-pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
-
-/// Queue tokens per message type. Each type has its own async lock, held
-/// across a token request, so concurrent callers wait for one request
-/// instead of each making their own.
-pub struct TokenCache {
-    slots: [AsyncMutex<Option<CachedToken>>; 3],
-    clock: Clock,
-    next_generation: AtomicU64,
-}
-
-struct CachedToken {
-    credentials: Arc<MnsCredentials>,
-    expires_at: Instant,
-    generation: u64,
-}
-
-impl CachedToken {
-    /// The original's rule: usable while more than 2 minutes remain.
-    fn usable_at(&self, now: Instant) -> bool {
-        self.expires_at.saturating_duration_since(now) > TOKEN_REFRESH_MARGIN
-    }
-}
-
-/// A token handed to one call.
-#[derive(Debug, Clone)]
-pub struct TokenLease {
-    /// The credentials to sign with.
-    pub credentials: Arc<MnsCredentials>,
-    /// True when this call's own request fetched it (so a fresh one would not differ).
-    pub fetched: bool,
-    generation: u64,
-}
-
-impl Default for TokenCache {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Debug for TokenCache {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Only whether a type holds a token: the credentials stay out of logs.
-        let cached: Vec<&str> = MessageType::ALL
-            .iter()
-            .filter(
-                |kind| matches!(self.slots[kind.index()].try_lock(), Ok(slot) if slot.is_some()),
-            )
-            .map(|kind| kind.name())
-            .collect();
-        f.debug_struct("TokenCache")
-            .field("cached", &cached)
-            .finish_non_exhaustive()
-    }
-}
-
-impl TokenCache {
-    /// An empty cache on the monotonic clock.
-    pub fn new() -> Self {
-        Self::with_clock(Arc::new(Instant::now))
-    }
-
-    /// An empty cache reading the time from `clock`.
-    pub fn with_clock(clock: Clock) -> Self {
-        TokenCache {
-            slots: [
-                AsyncMutex::new(None),
-                AsyncMutex::new(None),
-                AsyncMutex::new(None),
-            ],
-            clock,
-            next_generation: AtomicU64::new(1),
-        }
-    }
-
-    /// The cached token for `kind` if still usable, else the one `fetch`
-    /// gets (kept for [`TOKEN_LIFETIME`] from when it arrived). A failed
-    /// fetch caches nothing; the next caller tries again.
-    pub async fn lease<F, Fut>(&self, kind: MessageType, fetch: F) -> Result<TokenLease, SdkError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<MnsCredentials, SdkError>>,
-    {
-        let mut slot = self.slots[kind.index()].lock().await;
-        if let Some(token) = slot
-            .as_ref()
-            .filter(|token| token.usable_at((self.clock)()))
-        {
-            return Ok(TokenLease {
-                credentials: token.credentials.clone(),
-                fetched: false,
-                generation: token.generation,
-            });
-        }
-        let credentials = Arc::new(fetch().await?);
-        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        *slot = Some(CachedToken {
-            credentials: credentials.clone(),
-            expires_at: (self.clock)() + TOKEN_LIFETIME,
-            generation,
-        });
-        Ok(TokenLease {
-            credentials,
-            fetched: true,
-            generation,
-        })
-    }
-
-    /// Drops `lease`'s token, unless another caller has already replaced it.
-    pub async fn forget(&self, kind: MessageType, lease: &TokenLease) {
-        let mut slot = self.slots[kind.index()].lock().await;
-        if slot
-            .as_ref()
-            .is_some_and(|token| token.generation == lease.generation)
-        {
-            *slot = None;
-        }
-    }
-}
-
 /// The credentials in a `QueryTokenForMnsQueue` reply; all three non-empty or [`SdkError::TokenFailed`].
-pub fn credentials_from_token_reply(reply: &Value) -> Result<MnsCredentials, SdkError> {
+pub fn credentials_from_token_reply(reply: &Value) -> Result<Credentials, SdkError> {
     let dto = reply.get("MessageTokenDTO");
     let text = |name: &str| -> Option<String> {
         dto.and_then(|dto| dto.get(name))
@@ -218,13 +46,11 @@ pub fn credentials_from_token_reply(reply: &Value) -> Result<MnsCredentials, Sdk
         text("AccessKeySecret"),
         text("SecurityToken"),
     ) {
-        (Some(access_key_id), Some(access_key_secret), Some(security_token)) => {
-            Ok(MnsCredentials {
-                access_key_id,
-                access_key_secret,
-                security_token: Some(security_token),
-            })
-        }
+        (Some(access_key_id), Some(access_key_secret), Some(security_token)) => Ok(Credentials {
+            access_key_id,
+            access_key_secret,
+            security_token: Some(security_token),
+        }),
         _ => Err(SdkError::TokenFailed),
     }
 }
@@ -250,6 +76,14 @@ pub fn decode_message_body(body_base64: &str) -> Result<Value, SdkError> {
     let text = String::from_utf8(bytes)
         .map_err(|err| invalid(format!("does not decode to UTF-8 text: {err}")))?;
     serde_json::from_str(&text).map_err(|err| invalid(format!("does not decode to JSON: {err}")))
+}
+
+/// The checks `receive_msg` and `delete_msg` make before any request: a
+/// known message type and a queue name that addresses only that queue.
+pub fn check_receive_args(msg_type: u32, queue_name: &str) -> Result<MessageType, SdkError> {
+    let kind = MessageType::from_number(msg_type)?;
+    check_queue_name(queue_name)?;
+    Ok(kind)
 }
 
 /// MNS names queues with letters, digits and `-`; a `/`, `?` or `#` would
@@ -282,8 +116,7 @@ impl PlsClient {
         wait_seconds: u32,
         delete: bool,
     ) -> Result<MnsReply, SdkError> {
-        let kind = MessageType::from_number(msg_type)?;
-        check_queue_name(queue_name)?;
+        let kind = check_receive_args(msg_type, queue_name)?;
         let endpoint = self.mns_endpoint();
         let endpoint = &endpoint;
         let reply = self
@@ -321,8 +154,7 @@ impl PlsClient {
         queue_name: &str,
         receipt_handle: &str,
     ) -> Result<(), SdkError> {
-        let kind = MessageType::from_number(msg_type)?;
-        check_queue_name(queue_name)?;
+        let kind = check_receive_args(msg_type, queue_name)?;
         if receipt_handle.is_empty() {
             return Err(SdkError::InvalidArgument {
                 message: "parameter \"receiptHandle\" is required".into(),
@@ -358,7 +190,7 @@ impl PlsClient {
         operation: F,
     ) -> Result<T, SdkError>
     where
-        F: Fn(Arc<MnsCredentials>) -> Fut,
+        F: Fn(Arc<Credentials>) -> Fut,
         Fut: Future<Output = Result<T, SdkError>>,
     {
         let lease = self.mns_token(kind, queue_name).await?;
@@ -383,7 +215,7 @@ impl PlsClient {
         &self,
         kind: MessageType,
         queue_name: &str,
-    ) -> Result<MnsCredentials, SdkError> {
+    ) -> Result<Credentials, SdkError> {
         let request = RpcRequest::new(
             QUERY_TOKEN_FOR_MNS_QUEUE.name,
             vec![
@@ -409,206 +241,11 @@ impl PlsClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ClientConfig, Credentials, Endpoints};
-    use std::sync::atomic::AtomicUsize;
-    use std::sync::Mutex;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpListener;
-
-    // ---- the cache alone, on a clock the test moves ----
-
-    struct FakeClock {
-        start: Instant,
-        offset_ms: AtomicU64,
-    }
-
-    impl FakeClock {
-        fn new() -> Arc<Self> {
-            Arc::new(FakeClock {
-                start: Instant::now(),
-                offset_ms: AtomicU64::new(0),
-            })
-        }
-        fn set(&self, at: Duration) {
-            self.offset_ms
-                .store(at.as_millis() as u64, Ordering::SeqCst);
-        }
-        fn as_clock(self: &Arc<Self>) -> Clock {
-            let me = self.clone();
-            Arc::new(move || me.start + Duration::from_millis(me.offset_ms.load(Ordering::SeqCst)))
-        }
-    }
-
-    fn temp(id: &str) -> MnsCredentials {
-        MnsCredentials {
-            access_key_id: id.into(),
-            access_key_secret: "tempsecret".into(),
-            security_token: Some("temptoken".into()),
-        }
-    }
-
-    async fn lease_counting(
-        cache: &TokenCache,
-        kind: MessageType,
-        fetches: &AtomicUsize,
-    ) -> TokenLease {
-        cache
-            .lease(kind, || async {
-                let n = fetches.fetch_add(1, Ordering::SeqCst) + 1;
-                Ok(temp(&format!("STS.{n}")))
-            })
-            .await
-            .unwrap()
-    }
-
-    fn mins(m: u64, s: u64) -> Duration {
-        Duration::from_secs(m * 60 + s)
-    }
-
-    #[tokio::test]
-    async fn a_token_is_reused_until_two_minutes_remain() {
-        let clock = FakeClock::new();
-        let cache = TokenCache::with_clock(clock.as_clock());
-        let fetches = AtomicUsize::new(0);
-        let kind = MessageType::SecretReport;
-
-        let first = lease_counting(&cache, kind, &fetches).await;
-        assert!(first.fetched);
-        clock.set(mins(7, 59));
-        let reused = lease_counting(&cache, kind, &fetches).await;
-        assert!(!reused.fetched);
-        assert_eq!(reused.credentials.access_key_id, "STS.1");
-        assert_eq!(fetches.load(Ordering::SeqCst), 1);
-
-        // At 8:00 exactly 2 minutes remain, which is not "more than 2" (the original's `>`).
-        clock.set(mins(8, 0));
-        let refreshed = lease_counting(&cache, kind, &fetches).await;
-        assert!(refreshed.fetched);
-        assert_eq!(refreshed.credentials.access_key_id, "STS.2");
-
-        // The new token's 10 minutes count from when it arrived.
-        clock.set(mins(15, 59));
-        assert!(!lease_counting(&cache, kind, &fetches).await.fetched);
-        clock.set(mins(16, 1));
-        assert!(lease_counting(&cache, kind, &fetches).await.fetched);
-        assert_eq!(fetches.load(Ordering::SeqCst), 3);
-    }
-
-    #[tokio::test]
-    async fn a_token_past_eight_minutes_is_replaced() {
-        let clock = FakeClock::new();
-        let cache = TokenCache::with_clock(clock.as_clock());
-        let fetches = AtomicUsize::new(0);
-        lease_counting(&cache, MessageType::SecretRecording, &fetches).await;
-        clock.set(mins(8, 1));
-        assert!(
-            lease_counting(&cache, MessageType::SecretRecording, &fetches)
-                .await
-                .fetched
-        );
-        clock.set(mins(60, 0));
-        assert!(
-            lease_counting(&cache, MessageType::SecretRecording, &fetches)
-                .await
-                .fetched
-        );
-        assert_eq!(fetches.load(Ordering::SeqCst), 3);
-    }
-
-    #[tokio::test]
-    async fn each_type_has_its_own_token() {
-        let cache = TokenCache::new();
-        let fetches = AtomicUsize::new(0);
-        for kind in MessageType::ALL {
-            assert!(lease_counting(&cache, kind, &fetches).await.fetched);
-        }
-        for kind in MessageType::ALL {
-            assert!(!lease_counting(&cache, kind, &fetches).await.fetched);
-        }
-        assert_eq!(fetches.load(Ordering::SeqCst), 3);
-        let text = format!("{cache:?}");
-        assert!(
-            text.contains("SecretSmsIntercept")
-                && !text.contains("tempsecret")
-                && !text.contains("temptoken"),
-            "{text}"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_failed_fetch_caches_nothing() {
-        let cache = TokenCache::new();
-        let err = cache
-            .lease(MessageType::SecretReport, || async {
-                Err(SdkError::TokenFailed)
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(err.code(), "SDK.TokenFailed");
-        let fetches = AtomicUsize::new(0);
-        assert!(
-            lease_counting(&cache, MessageType::SecretReport, &fetches)
-                .await
-                .fetched
-        );
-    }
-
-    #[tokio::test]
-    async fn forgetting_an_old_lease_keeps_a_newer_token() {
-        let cache = TokenCache::new();
-        let fetches = AtomicUsize::new(0);
-        let kind = MessageType::SecretReport;
-        let old = lease_counting(&cache, kind, &fetches).await;
-        cache.forget(kind, &old).await;
-        let newer = lease_counting(&cache, kind, &fetches).await;
-        assert!(newer.fetched);
-        // A second caller that also held the old token must not drop the new one.
-        cache.forget(kind, &old).await;
-        assert!(!lease_counting(&cache, kind, &fetches).await.fetched);
-        assert_eq!(fetches.load(Ordering::SeqCst), 2);
-    }
-
-    #[tokio::test]
-    async fn concurrent_leases_share_one_fetch() {
-        let cache = Arc::new(TokenCache::new());
-        let fetches = Arc::new(AtomicUsize::new(0));
-        let mut tasks = Vec::new();
-        for _ in 0..8 {
-            let (cache, fetches) = (cache.clone(), fetches.clone());
-            tasks.push(tokio::spawn(async move {
-                cache
-                    .lease(MessageType::SecretReport, || async {
-                        fetches.fetch_add(1, Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        Ok(temp("STS.shared"))
-                    })
-                    .await
-                    .unwrap()
-            }));
-        }
-        for task in tasks {
-            assert_eq!(task.await.unwrap().credentials.access_key_id, "STS.shared");
-        }
-        assert_eq!(fetches.load(Ordering::SeqCst), 1);
-    }
+    use crate::test_support::{serve, Canned, Server};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
 
     // ---- pure helpers ----
-
-    #[test]
-    fn message_types_are_0_1_2_and_nothing_else() {
-        assert_eq!(MessageType::from_number(0).unwrap().name(), "SecretReport");
-        assert_eq!(
-            MessageType::from_number(1).unwrap().name(),
-            "SecretRecording"
-        );
-        assert_eq!(
-            MessageType::from_number(2).unwrap().name(),
-            "SecretSmsIntercept"
-        );
-        let err = MessageType::from_number(3).unwrap_err();
-        assert_eq!(err.code(), "SDK.InvalidArgument");
-        assert!(err.to_string().contains("got 3"), "{err}");
-    }
 
     #[test]
     fn a_token_reply_needs_all_three_keys() {
@@ -677,93 +314,6 @@ mod tests {
 
     // ---- against a tiny server standing in for dybaseapi and MNS ----
 
-    /// One reply of the stand-in server.
-    struct Canned {
-        status: u16,
-        content_type: &'static str,
-        body: String,
-        delay: Duration,
-    }
-
-    impl Canned {
-        fn new(status: u16, content_type: &'static str, body: impl Into<String>) -> Self {
-            Canned {
-                status,
-                content_type,
-                body: body.into(),
-                delay: Duration::ZERO,
-            }
-        }
-    }
-
-    struct Server {
-        url: String,
-        seen: Arc<Mutex<Vec<String>>>,
-    }
-
-    impl Server {
-        /// Request heads whose request line starts with `prefix`.
-        fn hits(&self, prefix: &str) -> Vec<String> {
-            self.seen
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|head| head.starts_with(prefix))
-                .cloned()
-                .collect()
-        }
-        fn token_hits(&self) -> usize {
-            self.hits("GET /?")
-                .iter()
-                .filter(|head| head.contains("Action=QueryTokenForMnsQueue"))
-                .count()
-        }
-    }
-
-    /// Serves every connection with `route(request head)`, one request per
-    /// connection (`connection: close`), recording each head.
-    async fn serve<R>(route: R) -> Server
-    where
-        R: Fn(&str) -> Canned + Send + Sync + 'static,
-    {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let route = Arc::new(route);
-        let recorder = seen.clone();
-        tokio::spawn(async move {
-            loop {
-                let (mut socket, _) = listener.accept().await.unwrap();
-                let (route, recorder) = (route.clone(), recorder.clone());
-                tokio::spawn(async move {
-                    let mut head = Vec::new();
-                    let mut buf = [0u8; 4096];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        let n = socket.read(&mut buf).await.unwrap();
-                        if n == 0 {
-                            return;
-                        }
-                        head.extend_from_slice(&buf[..n]);
-                    }
-                    let head = String::from_utf8_lossy(&head).into_owned();
-                    recorder.lock().unwrap().push(head.clone());
-                    let canned = route(&head);
-                    tokio::time::sleep(canned.delay).await;
-                    let response = format!(
-                        "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
-                        canned.status,
-                        canned.content_type,
-                        canned.body.len(),
-                        canned.body
-                    );
-                    let _ = socket.write_all(response.as_bytes()).await;
-                    let _ = socket.shutdown().await;
-                });
-            }
-        });
-        Server { url, seen }
-    }
-
     const QUEUE: &str = "Alicom-Queue-1234567890-SecretReport";
     const TOKEN: &str = r#"{"RequestId":"r1","Code":"OK","Message":"OK","MessageTokenDTO":{"AccessKeyId":"STS.tempid","AccessKeySecret":"tempsecret","SecurityToken":"temptoken","CreateTime":"2018-01-01 00:00:00","ExpireTime":"2018-01-01 00:10:00"}}"#;
     const MESSAGE: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Message xmlns=\"http://mns.aliyuncs.com/doc/v1/\">\
@@ -792,20 +342,10 @@ mod tests {
         }
     }
 
-    fn client_for(server: &Server) -> PlsClient {
-        let mut config = ClientConfig::new(Credentials {
-            access_key_id: "id".into(),
-            access_key_secret: "mainsecret".into(),
-            security_token: None,
-        });
-        config.endpoints = Endpoints::resolve(None, None, None, Some(&server.url)).unwrap();
-        PlsClient::new(config).unwrap()
-    }
-
     #[tokio::test]
     async fn receive_asks_for_a_token_then_polls_signed_with_it() {
         let server = serve(happy).await;
-        let client = client_for(&server);
+        let client = server.client();
         let reply = client.receive_msg(0, QUEUE, 1, false).await.unwrap();
         assert_eq!(reply.code, 200);
         assert!(reply.headers.is_empty());
@@ -850,7 +390,7 @@ mod tests {
     #[tokio::test]
     async fn receive_with_delete_deletes_by_receipt_handle() {
         let server = serve(happy).await;
-        let client = client_for(&server);
+        let client = server.client();
         client.receive_msg(0, QUEUE, 0, true).await.unwrap();
         // 0 sends no waitseconds, as the original.
         assert_eq!(
@@ -887,7 +427,8 @@ mod tests {
     #[tokio::test]
     async fn long_waits_are_capped_at_30_seconds() {
         let server = serve(happy).await;
-        client_for(&server)
+        server
+            .client()
             .receive_msg(0, QUEUE, 120, false)
             .await
             .unwrap();
@@ -909,7 +450,8 @@ mod tests {
             }
         })
         .await;
-        let err = client_for(&server)
+        let err = server
+            .client()
             .receive_msg(0, QUEUE, 1, true)
             .await
             .unwrap_err();
@@ -934,7 +476,8 @@ mod tests {
             }
         })
         .await;
-        let err = client_for(&server)
+        let err = server
+            .client()
             .receive_msg(0, QUEUE, 1, false)
             .await
             .unwrap_err();
@@ -953,7 +496,7 @@ mod tests {
             canned
         })
         .await;
-        let client = client_for(&server);
+        let client = server.client();
         let mut tasks = Vec::new();
         for _ in 0..6 {
             // Clones share the cache.
@@ -999,7 +542,7 @@ mod tests {
     #[tokio::test]
     async fn an_expired_cached_token_is_replaced_and_the_poll_retried_once() {
         let server = serve_expiring(&[2]).await;
-        let client = client_for(&server);
+        let client = server.client();
         client.receive_msg(0, QUEUE, 1, false).await.unwrap();
         let reply = client.receive_msg(0, QUEUE, 1, false).await.unwrap();
         assert_eq!(reply.field("MessageId"), Some("M1"));
@@ -1024,7 +567,7 @@ mod tests {
     #[tokio::test]
     async fn a_token_refused_twice_fails_after_one_retry() {
         let server = serve_expiring(&[2, 3, 4, 5]).await;
-        let client = client_for(&server);
+        let client = server.client();
         client.receive_msg(0, QUEUE, 1, false).await.unwrap();
         let err = client.receive_msg(0, QUEUE, 1, false).await.unwrap_err();
         assert_eq!(err.name(), "MNSSecurityTokenExpiredError");
@@ -1035,7 +578,8 @@ mod tests {
     #[tokio::test]
     async fn a_token_refused_as_soon_as_fetched_is_not_fetched_again() {
         let server = serve_expiring(&[1, 2]).await;
-        let err = client_for(&server)
+        let err = server
+            .client()
             .receive_msg(0, QUEUE, 1, false)
             .await
             .unwrap_err();
@@ -1058,7 +602,8 @@ mod tests {
             }
         })
         .await;
-        let err = client_for(&server)
+        let err = server
+            .client()
             .receive_msg(1, "q", 1, false)
             .await
             .unwrap_err();
@@ -1084,7 +629,8 @@ mod tests {
             }
         })
         .await;
-        let err = client_for(&server)
+        let err = server
+            .client()
             .receive_msg(2, "q", 1, false)
             .await
             .unwrap_err();
@@ -1094,7 +640,7 @@ mod tests {
     #[tokio::test]
     async fn bad_arguments_fail_before_any_request() {
         let server = serve(happy).await;
-        let client = client_for(&server);
+        let client = server.client();
         for err in [
             client.receive_msg(3, QUEUE, 1, false).await.unwrap_err(),
             client.receive_msg(0, "", 1, false).await.unwrap_err(),
@@ -1118,12 +664,7 @@ mod tests {
             canned
         })
         .await;
-        let mut config = ClientConfig::new(Credentials {
-            access_key_id: "id".into(),
-            access_key_secret: "mainsecret".into(),
-            security_token: None,
-        });
-        config.endpoints = Endpoints::resolve(None, None, None, Some(&server.url)).unwrap();
+        let mut config = server.config();
         config.read_timeout = Duration::from_millis(500);
         let client = PlsClient::new(config).unwrap();
         let reply = client.receive_msg(0, QUEUE, 1, false).await.unwrap();
@@ -1140,7 +681,8 @@ mod tests {
             }
         })
         .await;
-        let err = client_for(&server)
+        let err = server
+            .client()
             .delete_msg(0, QUEUE, "bogus")
             .await
             .unwrap_err();

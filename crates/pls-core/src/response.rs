@@ -92,7 +92,7 @@ pub fn interpret(action: &str, url: &str, status: u16, body: &[u8]) -> Result<Va
         action: action.into(),
         url: url.into(),
         status,
-        cause: format!("{err}; body starts with {:?}", preview(body)),
+        cause: format!("{err}; body starts with {:?}", preview(body)).into(),
     })?;
     if let Some(code) = json
         .get("Code")
@@ -221,5 +221,82 @@ mod tests {
             err.to_string().contains("BindAxb") && err.to_string().contains("<html>"),
             "{err}"
         );
+    }
+
+    use proptest::prelude::*;
+
+    /// Arbitrary JSON, with a `Code` drawn from success and failure codes
+    /// at the top level, and numbers of every size.
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            "-?[1-9][0-9]{15,25}".prop_map(|digits| serde_json::from_str(&digits).unwrap()),
+            any::<f64>()
+                .prop_filter("finite", |d| d.is_finite())
+                .prop_map(Value::from),
+            any::<String>().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec(("[A-Za-z]{1,6}", inner), 0..4)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn code() -> impl Strategy<Value = Option<Value>> {
+        prop_oneof![
+            Just(None),
+            prop_oneof![
+                Just("OK"),
+                Just("200"),
+                Just("Success"),
+                Just("success"),
+                Just("ok"),
+                Just(""),
+                Just("isv.X")
+            ]
+            .prop_map(|c| Some(Value::from(c))),
+            prop_oneof![Just(200), Just(0), Just(400)].prop_map(|c| Some(Value::from(c))),
+        ]
+    }
+
+    proptest! {
+        /// The fast path never disagrees with the full parse: same verdict,
+        /// same code, and when it hands back bytes they parse to the same value.
+        #[test]
+        fn the_fast_path_agrees_with_the_full_parse(body in json_value(), code in code()) {
+            let body = match (body, code) {
+                (Value::Object(mut map), Some(code)) => {
+                    map.insert("Code".into(), code);
+                    Value::Object(map)
+                }
+                (other, _) => other,
+            };
+            let text = serde_json::to_vec(&body).unwrap();
+            let full = interpret("A", "u", 200, &text);
+            let fast = interpret_fast("A", "u", 200, bytes::Bytes::from(text.clone()));
+            match (full, fast) {
+                (Ok(value), Ok(Success::Parsed(parsed))) => prop_assert_eq!(value, parsed),
+                (Ok(value), Ok(Success::Json(bytes))) => {
+                    prop_assert!(!has_big_integer(&bytes));
+                    let reparsed: Value = serde_json::from_slice(&bytes).unwrap();
+                    prop_assert_eq!(value, reparsed);
+                }
+                (Err(a), Err(b)) => prop_assert_eq!(a.code(), b.code()),
+                (full, fast) => prop_assert!(false, "full {:?} vs fast {:?}", full, fast),
+            }
+        }
+
+        /// Any bytes at all: an answer or an SDK error, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..256)) {
+            if let Err(err) = interpret_fast("A", "u", 200, bytes::Bytes::from(body)) {
+                prop_assert!(!err.code().is_empty());
+            }
+        }
     }
 }

@@ -25,6 +25,10 @@ pub struct CallOptions {
     pub connect_timeout: Option<Duration>,
     /// Overrides the client's read timeout.
     pub read_timeout: Option<Duration>,
+    /// Overrides the client's limit on the whole call (retries included).
+    pub timeout: Option<Duration>,
+    /// Overrides the client's number of retries after the first attempt.
+    pub max_retries: Option<u32>,
     /// `options.headers`: replaces the default headers, as in the original.
     pub headers: Option<Vec<(String, String)>>,
 }
@@ -37,6 +41,8 @@ impl Default for CallOptions {
             format_params: true,
             connect_timeout: None,
             read_timeout: None,
+            timeout: None,
+            max_retries: None,
             headers: None,
         }
     }

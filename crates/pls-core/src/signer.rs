@@ -4,10 +4,7 @@
 //! string to sign   = METHOD & encode("/") & encode(canonical query)
 //! signature        = base64(HMAC-SHA1(key = secret + "&", string to sign))
 
-use base64::Engine;
-use hmac::{Hmac, Mac};
-use sha1::Sha1;
-
+use crate::digest::hmac_sha1_base64;
 use crate::encode::{percent_encode, percent_encode_into};
 
 /// Joins already sorted pairs into the canonical query string.
@@ -38,13 +35,7 @@ pub fn sign(access_key_secret: &str, string_to_sign: &str) -> String {
     let mut key = Vec::with_capacity(access_key_secret.len() + 1);
     key.extend_from_slice(access_key_secret.as_bytes());
     key.push(b'&');
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = match Hmac::<Sha1>::new_from_slice(&key) {
-        Ok(mac) => mac,
-        Err(_) => unreachable!("HMAC takes keys of any length"),
-    };
-    mac.update(string_to_sign.as_bytes());
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    hmac_sha1_base64(&key, string_to_sign.as_bytes())
 }
 
 /// The `Signature` value as it goes into the query: encoded once more.

@@ -1,9 +1,14 @@
 //! Fault injection for the client's reliability tests: the next N matching
 //! RPC requests misbehave in a chosen way.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
 /// How a request misbehaves.
@@ -24,6 +29,98 @@ pub enum FaultKind {
     Throttle,
     /// The business flow limit isv.FLOW_LIMIT (HTTP 200).
     FlowLimit,
+    /// A success reply whose `content-length` promises more than is sent
+    /// before the connection closes.
+    Truncated,
+    /// A valid success reply padded to 10 MB.
+    HugeBody,
+    /// A valid JSON success reply labelled `text/html`.
+    WrongContentType,
+    /// A success reply sent gzip-compressed (`content-encoding: gzip`).
+    Gzip,
+    /// Half a success reply, then nothing: the connection stays open, silent.
+    StallMidBody,
+    /// Half a success reply, then the connection breaks.
+    ResetMidBody,
+}
+
+/// The padding of a `hugeBody` reply.
+pub const HUGE_BODY_BYTES: usize = 10 << 20;
+
+/// The reply of the faults that answer with a broken or unusual success
+/// reply; `None` for the other kinds, which the gateway answers itself.
+pub fn broken_reply(kind: FaultKind, request_id: &str) -> Option<Response> {
+    let body = format!(r#"{{"RequestId":"{request_id}","Code":"OK","Message":"OK"}}"#);
+    let half = Bytes::from(body.as_bytes()[..body.len() / 2].to_vec());
+    let full_length = body.len();
+    let response = match kind {
+        FaultKind::Truncated => {
+            // The stream ends early; the server must then close the connection.
+            with_length(streamed(Body::from(half)), full_length)
+        }
+        FaultKind::HugeBody => {
+            let padding = "x".repeat(HUGE_BODY_BYTES);
+            json(Body::from(format!(
+                r#"{{"RequestId":"{request_id}","Code":"OK","Message":"OK","Padding":"{padding}"}}"#
+            )))
+        }
+        FaultKind::WrongContentType => {
+            let mut response = json(Body::from(body));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+            response
+        }
+        FaultKind::Gzip => {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            let compressed = encoder
+                .write_all(body.as_bytes())
+                .and_then(|()| encoder.finish())
+                .ok()?;
+            let mut response = json(Body::from(compressed));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            response
+        }
+        FaultKind::StallMidBody => {
+            let chunks = stream::iter([Ok::<_, std::io::Error>(half)]).chain(stream::pending());
+            with_length(json(Body::from_stream(chunks)), full_length)
+        }
+        FaultKind::ResetMidBody => {
+            let broken = std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "injected reset mid-body",
+            );
+            let chunks = stream::iter([Ok(half), Err(broken)]);
+            with_length(json(Body::from_stream(chunks)), full_length)
+        }
+        _ => return None,
+    };
+    Some(response)
+}
+
+fn json(body: Body) -> Response {
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::OK;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=utf-8"),
+    );
+    response
+}
+
+/// A body that hyper cannot size, so the `content-length` set here is what it sends.
+fn streamed(body: Body) -> Response {
+    json(Body::from_stream(body.into_data_stream()))
+}
+
+fn with_length(mut response: Response, length: usize) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    response
 }
 
 /// A fault as the control API receives it.

@@ -377,6 +377,7 @@ async fn apply_fault(kind: FaultKind, delay_ms: u64, request_id: &str) -> Option
             r.extensions_mut().insert(ResetConnection);
             Some(r)
         }
+        other => crate::faults::broken_reply(other, request_id),
     }
 }
 

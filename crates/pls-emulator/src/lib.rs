@@ -397,4 +397,6 @@ async fn serve_connection(
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;

@@ -56,7 +56,7 @@ pub(crate) async fn exchange(
     connect_timeout: Duration,
     read_timeout: Duration,
 ) -> Result<Reply, SdkError> {
-    let client = http::shared_client(connect_timeout, &[])?;
+    let client = http::shared_client(&[])?;
     http::send(
         &client,
         Exchange {
