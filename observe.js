@@ -83,11 +83,12 @@ function instrument(PLSClient, clientHosts) {
     const original = descriptor && descriptor.value
     if (typeof original !== 'function') return
     const observed = {
-      [method](a, b, c, d) {
+      // Five: receiveMsg's (type, queueName, waitSeconds, isDel, options) is the longest.
+      [method](a, b, c, d, e) {
         if (!debugOn && !channels.start.hasSubscribers && !channels.end.hasSubscribers && !channels.error.hasSubscribers) {
-          return original.call(this, a, b, c, d)
+          return original.call(this, a, b, c, d, e)
         }
-        return observe(this, original, [a, b, c, d], actionOf(a), hostOf(this, service))
+        return observe(this, original, [a, b, c, d, e], actionOf(a), hostOf(this, service))
       },
     }[method]
     Object.defineProperty(proto, method, { ...descriptor, value: observed })
