@@ -145,6 +145,18 @@ mod tests {
     }
 
     #[test]
+    fn a_certificate_that_fails_verification_is_not_retried() {
+        // Asking again gets the same certificate: only the wait would differ.
+        let refused = SdkError::Tls {
+            action: "QuerySubscriptionDetail".into(),
+            url: "https://h/".into(),
+            reason: "the server's certificate has expired".into(),
+            cause: "expired".into(),
+        };
+        assert!(!may_retry("QuerySubscriptionDetail", &refused));
+    }
+
+    #[test]
     fn answers_that_did_nothing_are_retried_for_every_action() {
         for code in [
             "Throttling",
