@@ -406,10 +406,13 @@ mod tests {
             assert!(held.len() < 64, "the accept queue never filled");
         }
         let url = format!("http://{address}/");
-        let err = bounded(send(&shared_client(&[]).unwrap(), exchange(&url, 300, 60_000)))
-            .await
-            .err()
-            .unwrap();
+        let err = bounded(send(
+            &shared_client(&[]).unwrap(),
+            exchange(&url, 300, 60_000),
+        ))
+        .await
+        .err()
+        .unwrap();
         assert!(
             matches!(
                 err,
@@ -440,10 +443,13 @@ mod tests {
             while socket.read(&mut sink).await.map(|n| n > 0).unwrap_or(false) {}
         });
         // Were the read limit counted after the connect limit, this would wait a minute.
-        let err = bounded(send(&shared_client(&[]).unwrap(), exchange(&url, 60_000, 300)))
-            .await
-            .err()
-            .unwrap();
+        let err = bounded(send(
+            &shared_client(&[]).unwrap(),
+            exchange(&url, 60_000, 300),
+        ))
+        .await
+        .err()
+        .unwrap();
         assert!(
             matches!(
                 err,
