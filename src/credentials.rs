@@ -23,6 +23,9 @@ use crate::js;
 pub struct Provided(std::result::Result<Credentials, String>);
 
 impl FromNapiValue for Provided {
+    /// # Safety
+    /// napi-rs calls this on the JS thread with a live value of `env`; it is
+    /// only read through N-API calls on that thread.
     unsafe fn from_napi_value(env: napi_env, value: napi_value) -> Result<Self> {
         Ok(Provided(read_provided(env, value)))
     }
