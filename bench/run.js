@@ -515,6 +515,7 @@ function nativeFootprint() {
     if (x.status !== 0) throw new Error('tar failed')
     const platformDir = path.join(dir, 'node_modules', `${pkg.name}-${process.platform}-${process.arch}`)
     fs.mkdirSync(platformDir, { recursive: true })
+    fs.writeFileSync(path.join(platformDir, 'package.json'), JSON.stringify({ name: path.basename(platformDir), version: pkg.version }))
     fs.copyFileSync(path.join(root, 'pls-native.node'), path.join(platformDir, 'pls-native.node'))
     const t = treeSize(path.join(dir, 'node_modules'))
     return {
