@@ -14,7 +14,9 @@ use crate::config::Credentials;
 use crate::credentials::chain::Fixed;
 use crate::credentials::ecs_metadata::EcsMetadata;
 use crate::credentials::sts::{default_session_name, sts_endpoint, AssumeRole};
-use crate::credentials::{failed, BoxFuture, Environment, ProvideCredentials, Refreshing};
+use crate::credentials::{
+    failed, get_built, BoxFuture, Environment, ProvideCredentials, Refreshing,
+};
 use crate::error::SdkError;
 
 /// The CLI profile source: read on first use, then the profile's provider serves.
@@ -138,13 +140,7 @@ impl ProvideCredentials for CliProfile {
     }
 
     fn get(&self) -> BoxFuture<'_, Result<Arc<Credentials>, SdkError>> {
-        Box::pin(async move {
-            let inner = self
-                .inner
-                .get_or_try_init(|| async { self.build() })
-                .await?;
-            inner.get().await
-        })
+        get_built(&self.inner, || self.build())
     }
 }
 

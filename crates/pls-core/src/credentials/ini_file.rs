@@ -12,7 +12,9 @@ use tokio::sync::OnceCell;
 use crate::config::Credentials;
 use crate::credentials::ecs_metadata::EcsMetadata;
 use crate::credentials::sts::{default_session_name, sts_endpoint, AssumeRole};
-use crate::credentials::{failed, BoxFuture, Environment, ProvideCredentials, Refreshing};
+use crate::credentials::{
+    failed, get_built, BoxFuture, Environment, ProvideCredentials, Refreshing,
+};
 use crate::error::SdkError;
 
 /// One INI section's keys and the line each key was on.
@@ -190,13 +192,7 @@ impl ProvideCredentials for IniFile {
     }
 
     fn get(&self) -> BoxFuture<'_, Result<Arc<Credentials>, SdkError>> {
-        Box::pin(async move {
-            let inner = self
-                .inner
-                .get_or_try_init(|| async { self.build() })
-                .await?;
-            inner.get().await
-        })
+        get_built(&self.inner, || self.build())
     }
 }
 

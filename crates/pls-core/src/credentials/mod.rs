@@ -59,6 +59,18 @@ pub trait ProvideCredentials: Send + Sync + fmt::Debug {
     fn get(&self) -> BoxFuture<'_, Result<Arc<Credentials>, SdkError>>;
 }
 
+/// The `get` of a source whose real provider is built on first use (from a
+/// file read once): build it, keep it, then ask it.
+pub(crate) fn get_built<'a>(
+    built: &'a tokio::sync::OnceCell<Arc<dyn ProvideCredentials>>,
+    build: impl FnOnce() -> Result<Arc<dyn ProvideCredentials>, SdkError> + Send + 'a,
+) -> BoxFuture<'a, Result<Arc<Credentials>, SdkError>> {
+    Box::pin(async move {
+        let provider = built.get_or_try_init(|| async move { build() }).await?;
+        provider.get().await
+    })
+}
+
 /// How a client obtains the key it signs with.
 #[derive(Clone)]
 pub enum CredentialSource {
