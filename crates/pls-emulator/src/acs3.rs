@@ -18,14 +18,12 @@ use axum::http::{HeaderMap, Method, Uri};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::clock::{parse_utc_timestamp, real_now_ms};
-use crate::gateway::{gateway_error, GatewayError};
+use crate::gateway::{check_timestamp, gateway_error, GatewayError};
 use crate::params::Params;
 use crate::signature::{encode, signatures_equal};
 use crate::App;
 
 const ALGORITHM: &str = "ACS3-HMAC-SHA256";
-const SKEW_MS: i64 = 15 * 60 * 1000;
 
 /// Whether the request is signed with V3 (an `Authorization` header of this algorithm).
 pub fn applies(headers: &HeaderMap) -> bool {
@@ -167,20 +165,7 @@ pub fn verify(
         }
     }
     let date = header(headers, "x-acs-date").unwrap_or("");
-    let at = parse_utc_timestamp(date).ok_or_else(|| {
-        gateway_error(
-            400,
-            "InvalidTimeStamp.Format",
-            "Specified time stamp or date value is not well formatted.",
-        )
-    })?;
-    if (real_now_ms() - at).abs() > SKEW_MS {
-        return Err(gateway_error(
-            400,
-            "InvalidTimeStamp.Expired",
-            "Specified time stamp or date value is expired.",
-        ));
-    }
+    check_timestamp(date)?;
     // Every x-acs-* header and host must be signed, names lower-case and sorted.
     let signed = &authorization.signed_headers;
     if signed.windows(2).any(|w| w[0] >= w[1])

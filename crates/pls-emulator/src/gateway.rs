@@ -111,7 +111,28 @@ const COMMON_REQUIRED: &[&str] = &[
 ];
 
 const API_VERSION: &str = "2017-05-25";
+/// How far a request's time may be from the gateway's, either way.
 const SKEW_MS: i64 = 15 * 60 * 1000;
+
+/// The gateway's time check, for every kind of signed request: a UTC
+/// `YYYY-MM-DDTHH:mm:ssZ` within 15 minutes of now, with the real codes.
+pub fn check_timestamp(text: &str) -> Result<(), GatewayError> {
+    let at = parse_utc_timestamp(text).ok_or_else(|| {
+        gateway_error(
+            400,
+            "InvalidTimeStamp.Format",
+            "Specified time stamp or date value is not well formatted.",
+        )
+    })?;
+    if (real_now_ms() - at).abs() > SKEW_MS {
+        return Err(gateway_error(
+            400,
+            "InvalidTimeStamp.Expired",
+            "Specified time stamp or date value is expired.",
+        ));
+    }
+    Ok(())
+}
 /// Nonces are remembered longer than the timestamp window on both sides,
 /// so a replay is caught for as long as its timestamp would pass.
 const NONCE_MEMORY_MS: i64 = 31 * 60 * 1000;
@@ -255,20 +276,7 @@ fn verify(app: &App, method: &Method, params: &Params) -> Result<ActionSpec, Gat
             "Specified signature version is not valid.",
         ));
     }
-    let timestamp = parse_utc_timestamp(get("Timestamp")).ok_or_else(|| {
-        gateway_error(
-            400,
-            "InvalidTimeStamp.Format",
-            "Specified time stamp or date value is not well formatted.",
-        )
-    })?;
-    if (real_now_ms() - timestamp).abs() > SKEW_MS {
-        return Err(gateway_error(
-            400,
-            "InvalidTimeStamp.Expired",
-            "Specified time stamp or date value is expired.",
-        ));
-    }
+    check_timestamp(get("Timestamp"))?;
     let secret = crate::sts::secret_for(app, get("AccessKeyId"), params.get("SecurityToken"))?;
     let string_to_sign = rpc_string_to_sign(method.as_str(), &params.signed_pairs());
     if !signatures_equal(&rpc_signature(&secret, &string_to_sign), get("Signature")) {

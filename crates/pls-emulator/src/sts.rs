@@ -22,14 +22,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
-use crate::clock::{format_utc_timestamp, parse_utc_timestamp, real_now_ms};
-use crate::gateway::{gateway_error, json_response, GatewayError};
+use crate::clock::format_utc_timestamp;
+use crate::gateway::{check_timestamp, gateway_error, json_response, GatewayError};
 use crate::params::Params;
 use crate::App;
 
 /// The STS API version.
 pub const STS_VERSION: &str = "2015-04-01";
-const SKEW_MS: i64 = 15 * 60 * 1000;
 
 /// A temporary key: its secret, token and expiry (business clock).
 #[derive(Debug, Clone)]
@@ -250,20 +249,7 @@ pub fn is_oidc(params: &Params) -> bool {
 pub fn handle_oidc(app: &App, params: &Params, request_id: &str) -> Response {
     let checked = (|| {
         let timestamp = required(params, "Timestamp")?;
-        let at = parse_utc_timestamp(timestamp).ok_or_else(|| {
-            gateway_error(
-                400,
-                "InvalidTimeStamp.Format",
-                "Specified time stamp or date value is not well formatted.",
-            )
-        })?;
-        if (real_now_ms() - at).abs() > SKEW_MS {
-            return Err(gateway_error(
-                400,
-                "InvalidTimeStamp.Expired",
-                "Specified time stamp or date value is expired.",
-            ));
-        }
+        check_timestamp(timestamp)?;
         let provider = required(params, "OIDCProviderArn")?;
         let token = required(params, "OIDCToken")?;
         let found = role_params(params)?;
