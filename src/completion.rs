@@ -181,20 +181,9 @@ where
     }
     state.pending.set(pending + 1);
 
-    let shared = channel.shared;
-    let deferred = deferred as usize;
-    runtime.spawn(async move {
-        let settle: Settle = match CatchPanic(future).await {
-            Ok(output) => Box::new(move |env| to_js(env, output)),
-            Err(()) => Box::new(|env| {
-                Ok(Settlement::Reject(js::make_error(
-                    env,
-                    "pls-native: internal error (a panic was caught)",
-                    false,
-                )?))
-            }),
-        };
-        deliver(&shared, Box::new(Finished { deferred, settle }));
+    runtime.spawn(Delivery {
+        work: CatchPanic(future),
+        settle: Some((channel.shared, deferred as usize, to_js)),
     });
     Ok(promise)
 }
@@ -344,6 +333,57 @@ unsafe extern "C" fn close_on_teardown(arg: *mut c_void) {
         let _ = status;
     }
     CHANNEL.with(|slot| slot.borrow_mut().take());
+}
+
+/// A call's future and what settles its promise: polled to the end, then
+/// its output (or a caught panic) goes to the JS thread.
+///
+/// Written out rather than as an `async` block: an async block that owns a
+/// future and awaits it keeps two copies of it in the task, and the task's
+/// size is copied several times per call and decides whether its allocation
+/// takes malloc's slow path for large blocks.
+struct Delivery<F, S> {
+    work: CatchPanic<F>,
+    /// The channel, the promise's `napi_deferred` and the JS conversion;
+    /// taken when the work finishes.
+    settle: Option<(Shared, usize, S)>,
+}
+
+impl<F, T, S> Future for Delivery<F, S>
+where
+    F: Future<Output = T>,
+    T: Send + 'static,
+    S: FnOnce(napi_env, T) -> Result<Settlement> + Send + 'static,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: structural pinning of `work` only: it is never moved out
+        // of the pinned `Delivery` (which has no Drop impl); `settle` is not
+        // pinned and is only ever taken by value.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: see above; `work` stays where it is until dropped in place.
+        let work = unsafe { Pin::new_unchecked(&mut this.work) };
+        let outcome = match work.poll(cx) {
+            Poll::Ready(outcome) => outcome,
+            Poll::Pending => return Poll::Pending,
+        };
+        let Some((shared, deferred, to_js)) = this.settle.take() else {
+            return Poll::Ready(());
+        };
+        let settle: Settle = match outcome {
+            Ok(output) => Box::new(move |env| to_js(env, output)),
+            Err(()) => Box::new(|env| {
+                Ok(Settlement::Reject(js::make_error(
+                    env,
+                    "pls-native: internal error (a panic was caught)",
+                    false,
+                )?))
+            }),
+        };
+        deliver(&shared, Box::new(Finished { deferred, settle }));
+        Poll::Ready(())
+    }
 }
 
 /// A future whose panic becomes `Err(())` instead of unwinding into the runtime.

@@ -260,6 +260,7 @@ impl PlsClientBinding {
                 Err(err) => Attempted {
                     result: Err(err),
                     attempts: 0,
+                    sent: None,
                 },
             };
             (outcome, request)
