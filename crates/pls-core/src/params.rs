@@ -1,5 +1,7 @@
 //! Caller params as pop-core sees them, and their flattening into query pairs.
 
+use std::borrow::Cow;
+
 /// One param value after JavaScript's `String(v)` has been applied to its
 /// leaves. Arrays and objects-inside-arrays keep their shape because the wire
 /// format spells them out as `K.1`, `K.1.Field`.
@@ -30,27 +32,33 @@ impl From<String> for ParamValue {
 
 /// pop-core's `firstLetterUpper`: upper-cases the first UTF-16 code unit, so
 /// a character outside the BMP (a surrogate pair in JS) is left alone.
-pub fn first_letter_upper(key: &str) -> String {
+/// Borrows when nothing changes (the usual `PoolKey`).
+pub fn first_letter_upper(key: &str) -> Cow<'_, str> {
     let mut chars = key.chars();
     match chars.next() {
         Some(first) if first.len_utf16() == 1 => {
-            let mut out = String::with_capacity(key.len());
+            let mut upper = first.to_uppercase();
+            if upper.len() == 1 && upper.next() == Some(first) {
+                return Cow::Borrowed(key);
+            }
+            let mut out = String::with_capacity(key.len() + 2);
             out.extend(first.to_uppercase());
             out.push_str(chars.as_str());
-            out
+            Cow::Owned(out)
         }
-        _ => key.to_owned(),
+        _ => Cow::Borrowed(key),
     }
 }
 
 /// An ordered set of query pairs where a later insert of the same key
-/// replaces the earlier value, as JS object assignment does.
+/// replaces the earlier value, as JS object assignment does. Keys and values
+/// borrow from the request where they can: signing is on every call's path.
 #[derive(Debug, Default, Clone)]
-pub struct PairSet {
-    pairs: Vec<(String, String)>,
+pub struct PairSet<'a> {
+    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl PairSet {
+impl<'a> PairSet<'a> {
     /// An empty set with room for `n` pairs.
     pub fn with_capacity(n: usize) -> Self {
         PairSet {
@@ -59,7 +67,8 @@ impl PairSet {
     }
 
     /// Sets `key` to `value`, replacing any earlier value of that key.
-    pub fn set(&mut self, key: String, value: String) {
+    pub fn set(&mut self, key: impl Into<Cow<'a, str>>, value: impl Into<Cow<'a, str>>) {
+        let (key, value) = (key.into(), value.into());
         match self.pairs.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = value,
             None => self.pairs.push((key, value)),
@@ -67,22 +76,22 @@ impl PairSet {
     }
 
     /// Adds one caller param, spelling arrays out as pop-core's `flatParams` does.
-    pub fn set_param(&mut self, key: String, value: &ParamValue) {
+    pub fn set_param(&mut self, key: Cow<'a, str>, value: &'a ParamValue) {
         match value {
-            ParamValue::Text(text) => self.set(key, text.clone()),
+            ParamValue::Text(text) => self.set(key, text.as_str()),
             ParamValue::Absent => {}
             ParamValue::List(items) => self.set_list(&key, items),
             // A top-level object never reaches here: the binding stringifies
             // it ("[object Object]") as the original does.
             ParamValue::Fields(fields) => {
                 for (field, value) in fields {
-                    self.set_param(format!("{key}.{field}"), value);
+                    self.set_param(format!("{key}.{field}").into(), value);
                 }
             }
         }
     }
 
-    fn set_list(&mut self, key: &str, items: &[ParamValue]) {
+    fn set_list(&mut self, key: &str, items: &'a [ParamValue]) {
         for (index, item) in items.iter().enumerate() {
             let item_key = format!("{key}.{}", index + 1);
             match item {
@@ -91,18 +100,18 @@ impl PairSet {
                         let field_key = format!("{item_key}.{field}");
                         match value {
                             ParamValue::List(inner) => self.set_list(&field_key, inner),
-                            other => self.set_param(field_key, other),
+                            other => self.set_param(field_key.into(), other),
                         }
                     }
                 }
-                other => self.set_param(item_key, other),
+                other => self.set_param(item_key.into(), other),
             }
         }
     }
 
     /// The pairs sorted as pop-core sorts them: `Array.prototype.sort` on the
     /// raw keys, which compares UTF-16 code units.
-    pub fn into_sorted(mut self) -> Vec<(String, String)> {
+    pub fn into_sorted(mut self) -> Vec<(Cow<'a, str>, Cow<'a, str>)> {
         self.pairs.sort_by(|(a, _), (b, _)| {
             if a.is_ascii() && b.is_ascii() {
                 a.as_bytes().cmp(b.as_bytes())
@@ -132,19 +141,17 @@ mod tests {
 
     #[test]
     fn arrays_and_objects_in_arrays_are_spelled_out() {
-        let mut set = PairSet::default();
-        set.set_param(
-            "K".into(),
-            &ParamValue::List(vec![
-                "a".into(),
-                ParamValue::Fields(vec![
-                    ("F".into(), "x".into()),
-                    ("L".into(), ParamValue::List(vec!["y".into(), "z".into()])),
-                ]),
-                ParamValue::List(vec!["n".into()]),
-                ParamValue::Absent,
+        let value = ParamValue::List(vec![
+            "a".into(),
+            ParamValue::Fields(vec![
+                ("F".into(), "x".into()),
+                ("L".into(), ParamValue::List(vec!["y".into(), "z".into()])),
             ]),
-        );
+            ParamValue::List(vec!["n".into()]),
+            ParamValue::Absent,
+        ]);
+        let mut set = PairSet::default();
+        set.set_param("K".into(), &value);
         let pairs = set.into_sorted();
         let keys: Vec<_> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
         assert_eq!(
@@ -156,16 +163,16 @@ mod tests {
     #[test]
     fn later_value_of_a_key_wins_and_sort_is_by_code_unit() {
         let mut set = PairSet::default();
-        set.set("b".into(), "1".into());
-        set.set("a".into(), "2".into());
-        set.set("b".into(), "3".into());
-        set.set("\u{FF21}".into(), "fullwidth".into());
-        set.set("\u{1F600}".into(), "emoji".into());
-        set.set("B".into(), "upper".into());
+        set.set("b", "1");
+        set.set("a", "2");
+        set.set("b", "3");
+        set.set("\u{FF21}", "fullwidth");
+        set.set("\u{1F600}", "emoji");
+        set.set("B", "upper");
         let keys = set.into_sorted();
-        assert_eq!(keys[0], ("B".to_string(), "upper".to_string()));
-        assert_eq!(keys[1], ("a".to_string(), "2".to_string()));
-        assert_eq!(keys[2], ("b".to_string(), "3".to_string()));
+        assert_eq!(keys[0], ("B".into(), "upper".into()));
+        assert_eq!(keys[1], ("a".into(), "2".into()));
+        assert_eq!(keys[2], ("b".into(), "3".into()));
         // U+1F600 is D83D DE00 in UTF-16, below U+FF21: JS sorts it first.
         assert_eq!(keys[3].0, "\u{1F600}");
         assert_eq!(keys[4].0, "\u{FF21}");
@@ -188,7 +195,12 @@ mod tests {
                 }
             }
             model.sort_by_key(|(k, _)| k.encode_utf16().collect::<Vec<u16>>());
-            proptest::prop_assert_eq!(set.into_sorted(), model);
+            let sorted: Vec<(String, String)> = set
+                .into_sorted()
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            proptest::prop_assert_eq!(sorted, model);
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Building a signed RPC request exactly as pop-core's `RPCClient.request` does.
 
+use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -106,36 +107,38 @@ impl RpcRequest {
         let action = if opts.format_action {
             first_letter_upper(&self.action)
         } else {
-            self.action.clone()
+            Cow::Borrowed(self.action.as_str())
         };
         let creds = ctx.credentials;
 
-        let mut pairs = PairSet::with_capacity(self.params.len() + 10);
-        pairs.set("Action".into(), action.clone());
-        pairs.set("Format".into(), "JSON".into());
-        pairs.set("Timestamp".into(), ctx.timestamp.into());
-        pairs.set("Version".into(), API_VERSION.into());
-        pairs.set("SignatureMethod".into(), "HMAC-SHA1".into());
-        pairs.set("SignatureVersion".into(), "1.0".into());
-        pairs.set("SignatureNonce".into(), ctx.nonce.into());
-        pairs.set("AccessKeyId".into(), creds.access_key_id.clone());
-        if let Some(token) = creds.security_token.as_ref().filter(|t| !t.is_empty()) {
-            pairs.set("SecurityToken".into(), token.clone());
-        }
-        for (key, value) in &self.params {
-            let key = if opts.format_params {
-                first_letter_upper(key)
-            } else {
-                key.clone()
-            };
-            pairs.set_param(key, value);
-        }
-
         let method = opts.method.as_deref().unwrap_or("GET").to_uppercase();
-        let mut query = canonical_query(&pairs.into_sorted());
+        let mut query = {
+            let mut pairs = PairSet::with_capacity(self.params.len() + 10);
+            pairs.set("Action", action.as_ref());
+            pairs.set("Format", "JSON");
+            pairs.set("Timestamp", ctx.timestamp);
+            pairs.set("Version", API_VERSION);
+            pairs.set("SignatureMethod", "HMAC-SHA1");
+            pairs.set("SignatureVersion", "1.0");
+            pairs.set("SignatureNonce", ctx.nonce);
+            pairs.set("AccessKeyId", creds.access_key_id.as_str());
+            if let Some(token) = creds.security_token.as_ref().filter(|t| !t.is_empty()) {
+                pairs.set("SecurityToken", token.as_str());
+            }
+            for (key, value) in &self.params {
+                let key = if opts.format_params {
+                    first_letter_upper(key)
+                } else {
+                    Cow::Borrowed(key.as_str())
+                };
+                pairs.set_param(key, value);
+            }
+            canonical_query(&pairs.into_sorted())
+        };
         let signature = encoded_signature(&creds.access_key_secret, &method, &query);
         query.push_str("&Signature=");
         query.push_str(&signature);
+        let action = action.into_owned();
 
         let mut headers = match &opts.headers {
             Some(custom) => custom.clone(),

@@ -104,7 +104,7 @@ fn host_of(endpoint: &str) -> String {
 pub fn sign_rpc(request: &RpcRequest, ctx: &SigningContext<'_>) -> SignedRequest {
     let opts = &request.options;
     let action = if opts.format_action {
-        first_letter_upper(&request.action)
+        first_letter_upper(&request.action).into_owned()
     } else {
         request.action.clone()
     };
@@ -113,7 +113,7 @@ pub fn sign_rpc(request: &RpcRequest, ctx: &SigningContext<'_>) -> SignedRequest
         let key = if opts.format_params {
             first_letter_upper(key)
         } else {
-            key.clone()
+            std::borrow::Cow::Borrowed(key.as_str())
         };
         pairs.set_param(key, value);
     }

@@ -135,7 +135,7 @@ impl AssumeRole {
         }
         let mut all = PairSet::with_capacity(common.len() + role.len());
         for (k, v) in common.iter().chain(role.iter()) {
-            all.set((*k).to_owned(), (*v).to_owned());
+            all.set(*k, *v);
         }
         let signature = encoded_signature(
             &self.base.access_key_secret,
