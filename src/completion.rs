@@ -364,6 +364,8 @@ where
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above; `work` stays where it is until dropped in place.
         let work = unsafe { Pin::new_unchecked(&mut this.work) };
+        // Progress: keep the worker awake a little longer (see runtime::spin).
+        runtime::spin::touch();
         let outcome = match work.poll(cx) {
             Poll::Ready(outcome) => outcome,
             Poll::Pending => return Poll::Pending,
