@@ -111,14 +111,17 @@ impl<'a> PairSet<'a> {
 
     /// The pairs sorted as pop-core sorts them: `Array.prototype.sort` on the
     /// raw keys, which compares UTF-16 code units.
+    /// Keys are unique, so the order is total and an unstable sort is the
+    /// same as JS's stable one; for all-ASCII keys (the usual case) bytes
+    /// order as UTF-16 code units do.
     pub fn into_sorted(mut self) -> Vec<(Cow<'a, str>, Cow<'a, str>)> {
-        self.pairs.sort_by(|(a, _), (b, _)| {
-            if a.is_ascii() && b.is_ascii() {
-                a.as_bytes().cmp(b.as_bytes())
-            } else {
-                a.encode_utf16().cmp(b.encode_utf16())
-            }
-        });
+        if self.pairs.iter().all(|(key, _)| key.is_ascii()) {
+            self.pairs
+                .sort_unstable_by(|(a, _), (b, _)| a.as_bytes().cmp(b.as_bytes()));
+        } else {
+            self.pairs
+                .sort_unstable_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+        }
         self.pairs
     }
 }
