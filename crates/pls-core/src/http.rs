@@ -47,6 +47,10 @@ fn build_client(extra_ca: &[String]) -> Result<reqwest::Client, SdkError> {
         .tcp_nodelay(true)
         // The original ignores proxy variables; so do we, for the same requests.
         .no_proxy()
+        // Retries are ours (crate::retry). reqwest's default policy only
+        // retries HTTP/2 refusals, which this client never speaks, yet it
+        // copies every request (headers, URI, extensions) in case it must.
+        .retry(reqwest::retry::never().max_retries_per_request(0))
         .connector_layer(ConnectPhaseLayer)
         .build()
         .map_err(|err| SdkError::InvalidArgument {
