@@ -624,11 +624,12 @@ function table(o, results) {
     add(`throughput @${level} (calls/s)`, e.original.throughput, e.native.throughput, e.ratio.throughput, 0, tputTarget, tputTarget ? (r) => r >= 7 : null)
     if (key) {
       const p50T = level === 1 ? '<= 0.5x' : ''
-      const p99T = level === 1 ? '<= 0.3x' : '<= 0.25x'
+      const p99Limit = { 1: 0.3, 64: 0.25, 256: 0.2 }[level]
+      const p99T = `<= ${p99Limit}x`
       add(`  p50 @${level} (ms)`, e.original.p50Ms, e.native.p50Ms, e.ratio.p50Ms, 3, p50T, p50T ? (r) => r <= 0.5 : null)
-      add(`  p99 @${level} (ms)`, e.original.p99Ms, e.native.p99Ms, e.ratio.p99Ms, 3, p99T, (r) => r <= (level === 1 ? 0.3 : 0.25))
-      const cpuT = level === 64 || level === 256 ? '<= 0.15x' : ''
-      add(`  client CPU/call @${level} (us)`, e.original.cpuPerCallUs, e.native.cpuPerCallUs, e.ratio.cpuPerCallUs, 1, cpuT, cpuT ? (r) => r <= 0.15 : null)
+      add(`  p99 @${level} (ms)`, e.original.p99Ms, e.native.p99Ms, e.ratio.p99Ms, 3, p99T, (r) => r <= p99Limit)
+      const cpuT = level === 64 ? '<= 0.18x' : ''
+      add(`  client CPU/call @${level} (us)`, e.original.cpuPerCallUs, e.native.cpuPerCallUs, e.ratio.cpuPerCallUs, 1, cpuT, cpuT ? (r) => r <= 0.18 : null)
       add(`  client cores @${level}`, e.original.cores, e.native.cores, e.native.cores / e.original.cores, 2)
       add(`  server cores @${level}`, e.original.serverCores, e.native.serverCores, null, 2)
       add(`  server CPU/call @${level} (us)`, e.original.serverCpuPerCallUs, e.native.serverCpuPerCallUs, null, 1)
