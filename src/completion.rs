@@ -182,7 +182,7 @@ where
     state.pending.set(pending + 1);
 
     runtime.spawn(Delivery {
-        work: CatchPanic(future),
+        work: future,
         settle: Some((channel.shared, deferred as usize, to_js)),
     });
     Ok(promise)
@@ -336,14 +336,15 @@ unsafe extern "C" fn close_on_teardown(arg: *mut c_void) {
 }
 
 /// A call's future and what settles its promise: polled to the end, then
-/// its output (or a caught panic) goes to the JS thread.
+/// its output goes to the JS thread. A panic while polling it becomes a
+/// rejection instead of unwinding into the runtime.
 ///
 /// Written out rather than as an `async` block: an async block that owns a
 /// future and awaits it keeps two copies of it in the task, and the task's
 /// size is copied several times per call and decides whether its allocation
 /// takes malloc's slow path for large blocks.
 struct Delivery<F, S> {
-    work: CatchPanic<F>,
+    work: F,
     /// The channel, the promise's `napi_deferred` and the JS conversion;
     /// taken when the work finishes.
     settle: Option<(Shared, usize, S)>,
@@ -366,9 +367,10 @@ where
         let work = unsafe { Pin::new_unchecked(&mut this.work) };
         // Progress: keep the worker awake a little longer (see runtime::spin).
         runtime::spin::touch();
-        let outcome = match work.poll(cx) {
-            Poll::Ready(outcome) => outcome,
-            Poll::Pending => return Poll::Pending,
+        let outcome = match catch_unwind(AssertUnwindSafe(|| work.poll(cx))) {
+            Ok(Poll::Ready(output)) => Ok(output),
+            Ok(Poll::Pending) => return Poll::Pending,
+            Err(_) => Err(()),
         };
         let Some((shared, deferred, to_js)) = this.settle.take() else {
             return Poll::Ready(());
@@ -385,23 +387,5 @@ where
         };
         deliver(&shared, Box::new(Finished { deferred, settle }));
         Poll::Ready(())
-    }
-}
-
-/// A future whose panic becomes `Err(())` instead of unwinding into the runtime.
-struct CatchPanic<F>(F);
-
-impl<F: Future> Future for CatchPanic<F> {
-    type Output = std::result::Result<F::Output, ()>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: structural pinning: the inner future is never moved out
-        // of the pinned wrapper, which has no Drop impl.
-        let inner = unsafe { self.map_unchecked_mut(|this| &mut this.0) };
-        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(_) => Poll::Ready(Err(())),
-        }
     }
 }
