@@ -37,12 +37,12 @@ pub fn first_letter_upper(key: &str) -> Cow<'_, str> {
     let mut chars = key.chars();
     match chars.next() {
         Some(first) if first.len_utf16() == 1 => {
-            let mut upper = first.to_uppercase();
-            if upper.len() == 1 && upper.next() == Some(first) {
+            let upper = first.to_uppercase();
+            if upper.len() == 1 && upper.clone().next() == Some(first) {
                 return Cow::Borrowed(key);
             }
             let mut out = String::with_capacity(key.len() + 2);
-            out.extend(first.to_uppercase());
+            out.extend(upper);
             out.push_str(chars.as_str());
             Cow::Owned(out)
         }
