@@ -166,22 +166,12 @@ impl ProvideCredentials for DefaultChain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> Environment {
-        Environment::from_vars(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<HashMap<_, _>>(),
-        )
-    }
 
     #[tokio::test]
     async fn nothing_configured_lists_every_source_and_why() {
         let home =
             std::env::temp_dir().join(format!("pls-core-empty-home-{}", crate::rpc::make_nonce()));
-        let chain = DefaultChain::new(&env(&[
+        let chain = DefaultChain::new(&Environment::from_pairs(&[
             ("HOME", home.to_str().unwrap()),
             ("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true"),
         ]));
@@ -203,7 +193,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_environment_comes_first_and_is_kept() {
-        let chain = DefaultChain::new(&env(&[
+        let chain = DefaultChain::new(&Environment::from_pairs(&[
             ("ALIBABA_CLOUD_ACCESS_KEY_ID", "envid"),
             ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "s"),
             ("ALIBABA_CLOUD_CREDENTIALS_URI", "http://127.0.0.1:1/"),
@@ -220,7 +210,7 @@ mod tests {
         drop(listener);
         let home =
             std::env::temp_dir().join(format!("pls-core-empty-home-{}", crate::rpc::make_nonce()));
-        let mut environment = env(&[
+        let mut environment = Environment::from_pairs(&[
             ("HOME", home.to_str().unwrap()),
             ("ALIBABA_CLOUD_CREDENTIALS_URI", &closed),
         ]);

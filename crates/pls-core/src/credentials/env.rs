@@ -26,20 +26,10 @@ pub fn from_environment(env: &Environment) -> Result<Credentials, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> Environment {
-        Environment::from_vars(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<HashMap<_, _>>(),
-        )
-    }
 
     #[test]
     fn reads_the_three_variables() {
-        let creds = from_environment(&env(&[
+        let creds = from_environment(&Environment::from_pairs(&[
             ("ALIBABA_CLOUD_ACCESS_KEY_ID", "id"),
             ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret"),
             ("ALIBABA_CLOUD_SECURITY_TOKEN", "token"),
@@ -57,10 +47,14 @@ mod tests {
     #[test]
     fn says_which_variable_is_missing() {
         assert_eq!(
-            from_environment(&env(&[])).unwrap_err(),
+            from_environment(&Environment::from_pairs(&[])).unwrap_err(),
             "ALIBABA_CLOUD_ACCESS_KEY_ID is not set"
         );
-        let half = from_environment(&env(&[("ALIBABA_CLOUD_ACCESS_KEY_ID", "id")])).unwrap_err();
+        let half = from_environment(&Environment::from_pairs(&[(
+            "ALIBABA_CLOUD_ACCESS_KEY_ID",
+            "id",
+        )]))
+        .unwrap_err();
         assert!(
             half.contains("ALIBABA_CLOUD_ACCESS_KEY_SECRET is not"),
             "{half}"

@@ -233,6 +233,17 @@ impl Environment {
         }
     }
 
+    /// An environment of exactly these variables, for tests.
+    #[cfg(test)]
+    pub(crate) fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Environment::from_vars(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
     /// A variable's value; unset and empty are the same.
     pub fn var(&self, name: &str) -> Option<&str> {
         self.vars
