@@ -348,15 +348,23 @@ test('consume backs off after failed receives: the pause doubles per failure, wi
 
 // ---- server faults, through the emulator ----
 
+// The connection breaks before any byte of the reply arrives (the emulator's
+// server drops a half-sent body unflushed): on a new connection that fails;
+// on a pooled one it is what a stale connection looks like, so the request is
+// sent again on a new connection, and binds (these faults come before the
+// emulator acts).
+const brokenBeforeReply = (out) =>
+  assert.ok(out.error ? out.error.code === 'SDK.NetworkError' : out.value.Code === 'OK', JSON.stringify(out.error && out.error.message))
+
 const FAULTS = [
   ['truncated', {}, (out) => assert.equal(out.error && out.error.code, 'SDK.NetworkError')],
-  ['resetMidBody', {}, (out) => assert.equal(out.error && out.error.code, 'SDK.NetworkError')],
+  ['resetMidBody', {}, brokenBeforeReply],
   ['stallMidBody', { readTimeout: 500 }, (out) => assert.equal(out.error && out.error.code, 'SDK.Timeout')],
   ['nonJson', {}, (out) => assert.equal(out.error && out.error.code, 'SDK.InvalidResponse')],
   ['hugeBody', {}, (out) => assert.equal(out.value && out.value.Padding.length, 10 * 2 ** 20)],
   ['wrongContentType', {}, (out) => assert.equal(out.value && out.value.Code, 'OK')],
   ['gzip', {}, (out) => assert.equal(out.value && out.value.Code, 'OK')],
-  ['reset', {}, (out) => assert.match(String(out.error && out.error.code), /^SDK\./)],
+  ['reset', {}, brokenBeforeReply],
 ]
 
 for (const [kind, options, check] of FAULTS) {
