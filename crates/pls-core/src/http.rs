@@ -199,37 +199,31 @@ pub async fn send_via(
     let work =
         std::pin::pin!(EXCHANGE.scope(scope, exchange_once(client, build_request(exchange)?)));
     let reply = race_limits(transport, exchange, started, &mut state, work).await?;
-    if (300..400).contains(&reply.status) || reply.status == 407 {
-        return Err(refused(transport, exchange, &reply).into());
+    if (300..400).contains(&reply.status) {
+        return Err(SdkError::Redirect {
+            action: exchange.action.into(),
+            url: exchange.url.into(),
+            status: reply.status,
+            location: reply
+                .headers
+                .get(reqwest::header::LOCATION)
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned()),
+        }
+        .into());
     }
-    Ok(decompress(exchange, reply)?)
-}
-
-/// The error for a reply that is not the service's: a redirect, or a
-/// forward proxy asking for credentials.
-fn refused(transport: &Transport, exchange: &Exchange<'_>, reply: &Reply) -> SdkError {
-    let header = |name: reqwest::header::HeaderName| {
-        reply
-            .headers
-            .get(name)
-            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
-    };
     if reply.status == 407 {
+        // A forward proxy (plain http:// endpoints) answers for itself.
         if let Some(proxy) = transport.proxy_for(exchange.url) {
-            return SdkError::Proxy {
+            return Err(SdkError::Proxy {
                 action: exchange.action.into(),
                 url: exchange.url.into(),
                 proxy: proxy.shown().into(),
                 cause: "the proxy answered HTTP 407: it wants credentials (user:password@ in the proxy URL) or refused them".into(),
-            };
+            }
+            .into());
         }
     }
-    SdkError::Redirect {
-        action: exchange.action.into(),
-        url: exchange.url.into(),
-        status: reply.status,
-        location: header(reqwest::header::LOCATION),
-    }
+    Ok(decompress(exchange, reply)?)
 }
 
 /// The reqwest request for `exchange`.
@@ -703,6 +697,10 @@ mod tests {
             }
         }
         assert!(steps(&followed).is_empty());
+        // A 407 means something only from a proxy; from the server it is a reply.
+        let (url, _) = scripted(|_, _, _| Step::Answer(407, OK)).await;
+        let reply = bounded(send(&direct(), exchange(&url, 2000, 2000))).await;
+        assert_eq!(reply.ok().unwrap().status, 407);
     }
 
     fn direct() -> std::sync::Arc<Transport> {
