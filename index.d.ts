@@ -42,6 +42,22 @@ declare namespace PLSClient {
     ca?: string | string[]
     /** pls-native: retries after the first attempt, where a retry is safe (default 2; 0 = never retry, as the original). */
     maxRetries?: number
+    /** pls-native: false opens a new connection for every request (default true: pooled, idle ones closed after 4 s). */
+    keepAlive?: boolean
+    /** pls-native: idle connections kept per host (default: no limit but the 4 s idle time). */
+    maxIdleConns?: number
+    /**
+     * pls-native: the proxy for `http://` endpoints, `http://[user:password@]host:port` or
+     * `socks5://` / `socks5h://` (default: env `HTTP_PROXY`, then `http_proxy`).
+     */
+    httpProxy?: string
+    /** pls-native: the proxy for `https://` endpoints, tunnelled with CONNECT (default: env `HTTPS_PROXY`, then `https_proxy`). */
+    httpsProxy?: string
+    /**
+     * pls-native: comma-separated hosts that go direct: names (with their subdomains), IPs,
+     * CIDR blocks, or `*` (default: env `NO_PROXY`, then `no_proxy`).
+     */
+    noProxy?: string
   }
 
   /** What a `credentials` provider's getCredential() resolves to (the `@alicloud/credentials` Client shape). */
@@ -76,6 +92,12 @@ declare namespace PLSClient {
     signal?: AbortSignal
     /** Replaces the default headers (as the original does). */
     headers?: Record<string, string>
+    /** pls-native: this call's proxy for `http://` endpoints (over the client's). */
+    httpProxy?: string
+    /** pls-native: this call's proxy for `https://` endpoints (over the client's). */
+    httpsProxy?: string
+    /** pls-native: this call's hosts that go direct (over the client's). */
+    noProxy?: string
   }
 
   type ParamValue = string | number | boolean | null | undefined | ParamValue[] | Record<string, unknown>
@@ -264,10 +286,22 @@ declare namespace PLSClient {
 
   /** An API error (name `Code + 'Error'`) or an SDK error (code `SDK.*`). */
   interface PLSError extends Error {
-    /** The body's Code (e.g. 'isv.BIND_CONFLICT'), or 'SDK.Timeout', 'SDK.ConnectionFailed', 'SDK.NetworkError', 'SDK.InvalidResponse', 'SDK.InvalidArgument', 'SDK.Aborted'. */
+    /** The body's Code (e.g. 'isv.BIND_CONFLICT'), or 'SDK.Timeout', 'SDK.ConnectionFailed', 'SDK.NetworkError', 'SDK.InvalidResponse', 'SDK.Redirect', 'SDK.InvalidArgument', 'SDK.Aborted'. */
     code: string | number
     /** pls-native: requests the call made, retries included (not enumerable). */
     attempts?: number
+    /**
+     * pls-native: true when a state-changing call failed after its request may have been
+     * acted on (a read timeout, a broken connection, a 5xx): check before doing it again
+     * (not enumerable).
+     */
+    outcomeUnknown?: boolean
+    /** pls-native, `SDK.Redirect`: the HTTP status of the redirect that was not followed. */
+    statusCode?: number
+    /** pls-native, `SDK.Redirect`: its `Location` header. */
+    location?: string
+    /** pls-native, `SDK.ConnectionFailed` through a proxy: the proxy, `scheme://host:port`. */
+    proxy?: string
     /** The whole parsed reply, for API errors. */
     data?: Record<string, unknown>
     /** The request URL. */

@@ -115,6 +115,6 @@ PLSClient.prototype.consume = async function consume(type, queueName, handler, o
 
 // DEBUG=pls-native logging and the pls-native:request:* diagnostics
 // channels, around every calling method (last, so it sees whole calls).
-require('./observe.js').instrument(PLSClient, native.clientHosts)
+require('./observe.js').instrument(PLSClient, native.clientHosts, native.clientProxy)
 
 module.exports = PLSClient

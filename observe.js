@@ -58,13 +58,21 @@ const RPC_METHODS = {
   updateSubscription: 'UpdateSubscription',
 }
 
+/** Whether a call's options set a proxy of their own. */
+function setsProxy(options) {
+  return options !== null && typeof options === 'object' &&
+    (options.httpProxy != null || options.httpsProxy != null || options.noProxy != null)
+}
+
 /**
  * Wraps the client's calling methods so that each call can be logged and
- * published. `clientHosts(client)` names the host of each service.
+ * published. `clientHosts(client)` names the host of each service;
+ * `clientProxy(client, service, options)` the proxy a call goes through.
  */
-function instrument(PLSClient, clientHosts) {
+function instrument(PLSClient, clientHosts, clientProxy) {
   const proto = PLSClient.prototype
   const hosts = new WeakMap()
+  const proxies = new WeakMap()
   const hostOf = (client, service) => {
     let list = hosts.get(client)
     if (!list) {
@@ -77,8 +85,24 @@ function instrument(PLSClient, clientHosts) {
     }
     return list[service] || ''
   }
+  // The proxy is fixed per client and service unless the call names its own.
+  const proxyOf = (client, service, options) => {
+    if (typeof clientProxy !== 'function') return undefined
+    try {
+      if (setsProxy(options)) return clientProxy(client, service, options) || undefined
+      let list = proxies.get(client)
+      if (!list) {
+        list = [0, 1, 2].map((s) => clientProxy(client, s))
+        proxies.set(client, list)
+      }
+      return list[service] || undefined
+    } catch {
+      return undefined
+    }
+  }
 
-  const wrap = (method, actionOf, service) => {
+  // `optionsAt`: which argument is the call's options object, when it may name a proxy.
+  const wrap = (method, actionOf, service, optionsAt) => {
     const descriptor = Object.getOwnPropertyDescriptor(proto, method)
     const original = descriptor && descriptor.value
     if (typeof original !== 'function') return
@@ -88,14 +112,16 @@ function instrument(PLSClient, clientHosts) {
         if (!debugOn && !channels.start.hasSubscribers && !channels.end.hasSubscribers && !channels.error.hasSubscribers) {
           return original.call(this, a, b, c, d, e)
         }
-        return observe(this, original, [a, b, c, d, e], actionOf(a), hostOf(this, service))
+        const args = [a, b, c, d, e]
+        const proxy = proxyOf(this, service, optionsAt === undefined ? undefined : args[optionsAt])
+        return observe(this, original, args, actionOf(a), hostOf(this, service), proxy)
       },
     }[method]
     Object.defineProperty(proto, method, { ...descriptor, value: observed })
   }
 
-  for (const [method, action] of Object.entries(RPC_METHODS)) wrap(method, () => action, SERVICE.dypls)
-  wrap('request', (action) => String(action), SERVICE.dypls)
+  for (const [method, action] of Object.entries(RPC_METHODS)) wrap(method, () => action, SERVICE.dypls, 1)
+  wrap('request', (action) => String(action), SERVICE.dypls, 2)
   wrap('receiveMsg', () => 'ReceiveMessage', SERVICE.mns)
   wrap('deleteMsg', () => 'DeleteMessage', SERVICE.mns)
 }
@@ -104,8 +130,10 @@ function instrument(PLSClient, clientHosts) {
  * Runs one call between a `start` and exactly one `end` or `error`; the
  * same object is published on both, so a tracer can keep its span on it.
  */
-function observe(client, original, args, action, host) {
+function observe(client, original, args, action, host, proxy) {
   const context = { action, host }
+  // `scheme://host:port` of the proxy the call goes through; absent when direct.
+  if (proxy) context.proxy = proxy
   const started = performance.now()
   if (channels.start.hasSubscribers) channels.start.publish(context)
   let promise
@@ -156,12 +184,12 @@ function finish(context, started, result, err) {
   if (debugOn) log(context)
 }
 
-/** One line per call; only these fields, so no key, signature or token. */
-function log({ action, host, status, code, duration, attempts }) {
+/** One line per call; only these fields, so no key, signature, token or proxy password. */
+function log({ action, host, status, code, duration, attempts, proxy }) {
   const line =
     `${new Date().toISOString()} ${NAMESPACE} ${action} host=${host || '-'} ` +
     `status=${status === undefined ? '-' : status} code=${code === undefined ? '-' : code} ` +
-    `${duration.toFixed(1)}ms attempts=${attempts}\n`
+    `${duration.toFixed(1)}ms attempts=${attempts}${proxy ? ` proxy=${proxy}` : ''}\n`
   process.stderr.write(line)
 }
 

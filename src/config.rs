@@ -12,11 +12,12 @@ use pls_core::{
 
 use crate::credentials::JsCredentials;
 use crate::js;
-use crate::params::{read_max_retries, read_timeouts};
+use crate::params::{read_max_retries, read_proxy_options, read_timeouts};
 
 /// Reads `{ accessKeyId, secretAccessKey, securityToken, credentials,
 /// signatureAlgorithm, endpoint, dybaseEndpoint, mnsEndpoint, stsEndpoint,
-/// metadataEndpoint, timeout, connectTimeout, readTimeout }`, falling back to
+/// metadataEndpoint, timeout, connectTimeout, readTimeout, keepAlive,
+/// maxIdleConns, httpProxy, httpsProxy, noProxy }`, falling back to
 /// the ALIBABA_CLOUD_* and PLS_* variables. Keys passed win; then a
 /// `credentials` provider; then the default chain, which is consulted at the
 /// first call. Throws the original's TypeError when one of the two keys is
@@ -101,6 +102,7 @@ pub fn read_client_config(
     config.sdk_client = format!("pls-native: {}", env!("CARGO_PKG_VERSION"));
     if let Some(object) = options {
         config.extra_ca = read_ca(env, object)?;
+        read_wire_options(env, object, &mut config)?;
         let timeouts = read_timeouts(env, object)?;
         if let Some(connect) = timeouts.connect {
             config.connect_timeout = connect;
@@ -174,4 +176,37 @@ fn read_ca(env: napi_env, options: napi_value) -> Result<Vec<String>> {
     (0..js::array_length(env, value)?)
         .map(|index| as_pem(js::element(env, value, index)?))
         .collect()
+}
+
+/// The pool and proxy options, with the names of Aliyun's runtime options:
+/// `keepAlive` (a boolean), `maxIdleConns` (a whole number), `httpProxy`,
+/// `httpsProxy`, `noProxy`; a value that cannot work is a TypeError.
+fn read_wire_options(env: napi_env, options: napi_value, config: &mut ClientConfig) -> Result<()> {
+    let keep_alive = js::get(env, options, "keepAlive")?;
+    if !js::is_nullish(env, keep_alive)? {
+        if js::type_of(env, keep_alive)? != sys::ValueType::napi_boolean {
+            return Err(js::throw_type_error(
+                env,
+                "option \"keepAlive\" must be a boolean",
+            ));
+        }
+        config.keep_alive = js::is_truthy(env, keep_alive)?;
+    }
+    let max_idle = js::get(env, options, "maxIdleConns")?;
+    if !js::is_nullish(env, max_idle)? {
+        match js::number(env, max_idle)? {
+            Some(n) if n.fract() == 0.0 && (0.0..=65_535.0).contains(&n) => {
+                config.max_idle_conns = Some(n as usize)
+            }
+            _ => {
+                return Err(js::throw_type_error(
+                    env,
+                    "option \"maxIdleConns\" must be a whole number from 0 to 65535",
+                ))
+            }
+        }
+    }
+    config.proxy =
+        read_proxy_options(env, options).map_err(|err| js::throw_type_error(env, &err.reason))?;
+    Ok(())
 }

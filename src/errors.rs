@@ -34,6 +34,29 @@ pub fn to_js_error(env: napi_env, err: &SdkError) -> Result<napi_value> {
                 js::set(env, error, "entry", entry_to_js(env, url, entry)?)?;
             }
         }
+        SdkError::Redirect {
+            url,
+            status,
+            location,
+            ..
+        } => {
+            js::set(env, error, "code", js::make_string(env, &err.code())?)?;
+            js::set(env, error, "url", js::make_string(env, url)?)?;
+            js::set(
+                env,
+                error,
+                "statusCode",
+                js::make_number(env, f64::from(*status))?,
+            )?;
+            if let Some(location) = location {
+                js::set(env, error, "location", js::make_string(env, location)?)?;
+            }
+        }
+        SdkError::Proxy { url, proxy, .. } => {
+            js::set(env, error, "code", js::make_string(env, &err.code())?)?;
+            js::set(env, error, "url", js::make_string(env, url)?)?;
+            js::set(env, error, "proxy", js::make_string(env, proxy)?)?;
+        }
         SdkError::Timeout { url, .. }
         | SdkError::Connect { url, .. }
         | SdkError::Tls { url, .. }
@@ -119,9 +142,16 @@ pub fn abort_error(env: napi_env, action: &str, reason: Option<napi_value>) -> R
     Ok(error)
 }
 
-/// A call's error with `attempts`: how many requests it made. Not
-/// enumerable, so the error's own keys stay those the original sets.
-pub fn call_error(env: napi_env, err: &SdkError, attempts: u32) -> Result<napi_value> {
+/// A call's error with `attempts` (how many requests it made) and, when
+/// a state-changing request may have been acted on without an answer
+/// saying so, `outcomeUnknown: true`. Not enumerable, so the error's own
+/// keys stay those the original sets.
+pub fn call_error(
+    env: napi_env,
+    err: &SdkError,
+    attempts: u32,
+    outcome_unknown: bool,
+) -> Result<napi_value> {
     let error = to_js_error(env, err)?;
     js::set_hidden(
         env,
@@ -129,6 +159,9 @@ pub fn call_error(env: napi_env, err: &SdkError, attempts: u32) -> Result<napi_v
         "attempts",
         js::make_number(env, f64::from(attempts))?,
     )?;
+    if outcome_unknown {
+        js::set_hidden(env, error, "outcomeUnknown", js::boolean(env, true)?)?;
+    }
     Ok(error)
 }
 

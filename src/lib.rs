@@ -312,8 +312,10 @@ impl PlsClientBinding {
 }
 
 /// A call's outcome as its settlement: the reply parsed by V8 (or from the
-/// exact Rust parse), or the last real error with its attempt count.
+/// exact Rust parse), or the last real error with its attempt count and
+/// whether its outcome is unknown.
 fn settle_rpc(env: napi_env, outcome: Attempted<Success>) -> Result<Settlement> {
+    let outcome_unknown = outcome.outcome_unknown();
     match outcome.result {
         Ok(Success::Json(text)) => Ok(Settlement::Resolve(js::parse_json(env, &text)?)),
         Ok(Success::Parsed(json)) => Ok(Settlement::Resolve(js::from_json(env, &json)?)),
@@ -321,6 +323,7 @@ fn settle_rpc(env: napi_env, outcome: Attempted<Success>) -> Result<Settlement> 
             env,
             &err,
             outcome.attempts,
+            outcome_unknown,
         )?)),
     }
 }

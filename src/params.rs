@@ -6,7 +6,7 @@ use std::time::Duration;
 use napi::sys::{self, napi_env, napi_value};
 use napi::Result;
 
-use pls_core::{Action, CallOptions, ParamValue};
+use pls_core::{Action, CallOptions, ParamValue, ProxyOptions};
 
 use crate::js;
 
@@ -141,6 +141,10 @@ pub fn read_call_options(env: napi_env, options: Option<napi_value>) -> Result<C
     out.read_timeout = timeouts.read;
     out.timeout = timeouts.total;
     out.max_retries = read_max_retries(env, object)?;
+    let proxy = read_proxy_options(env, object)?;
+    if !proxy.is_empty() {
+        out.proxy = Some(Box::new(proxy));
+    }
     if let Some(headers) = present(env, object, "headers")? {
         if is_object_like(env, headers)? {
             let mut list = Vec::new();
@@ -191,6 +195,32 @@ pub fn read_max_retries(env: napi_env, object: napi_value) -> Result<Option<u32>
             "option \"maxRetries\" must be a whole number from 0 to 100".to_owned(),
         )),
     }
+}
+
+/// `httpProxy`, `httpsProxy`, `noProxy` (strings; an empty one is not
+/// given), checked: a proxy URL that cannot work is refused here.
+pub fn read_proxy_options(env: napi_env, object: napi_value) -> Result<ProxyOptions> {
+    let text = |key: &str| -> Result<Option<String>> {
+        let Some(value) = present(env, object, key)? else {
+            return Ok(None);
+        };
+        if js::type_of(env, value)? != sys::ValueType::napi_string {
+            return Err(napi::Error::new(
+                napi::Status::InvalidArg,
+                format!("option \"{key}\" must be a string"),
+            ));
+        }
+        js::read_string(env, value).map(Some)
+    };
+    let options = ProxyOptions {
+        http: text("httpProxy")?,
+        https: text("httpsProxy")?,
+        no_proxy: text("noProxy")?,
+    };
+    options
+        .validate()
+        .map_err(|err| napi::Error::new(napi::Status::InvalidArg, err.to_string()))?;
+    Ok(options)
 }
 
 /// `object[key]` unless it is undefined or null.

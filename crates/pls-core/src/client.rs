@@ -9,12 +9,14 @@ use tokio::time::Instant;
 
 use crate::config::{ClientConfig, Credentials, Service, SignatureAlgorithm};
 use crate::error::{HttpEntry, SdkError, TimeoutPhase};
-use crate::http::{self, Exchange, Reply};
+use crate::http::{self, Exchange, Failed, Reply};
+use crate::proxy::{ProxyOptions, ProxySettings};
 use crate::response::Success;
 use crate::retry;
-use crate::rpc::{make_nonce, RpcRequest, SignedRequest, SigningContext};
+use crate::rpc::{make_nonce, CallOptions, RpcRequest, SignedRequest, SigningContext};
 use crate::timefmt::rpc_timestamp_now;
 use crate::token_cache::TokenCache;
+use crate::transport::{PerCallTransports, Route, Transport, TransportOptions};
 
 /// A signed request with its timeouts, ready to send.
 #[derive(Debug, Clone)]
@@ -41,23 +43,53 @@ pub struct Attempted<T> {
     pub sent: Option<PreparedCall>,
 }
 
+impl<T> Attempted<T> {
+    /// True when the call failed after its state-changing request may have
+    /// been acted on, with nothing to say whether it was (a read timeout, a
+    /// broken connection, a 5xx; see [`retry::outcome_unknown`]).
+    pub fn outcome_unknown(&self) -> bool {
+        match (&self.result, &self.sent) {
+            (Err(err), Some(sent)) => retry::outcome_unknown(&sent.signed.action, err),
+            _ => false,
+        }
+    }
+}
+
 /// A configured client. Cheap to clone; clones share the connection pool.
 #[derive(Debug, Clone)]
 pub struct PlsClient {
     config: ClientConfig,
-    http: reqwest::Client,
+    /// Where its requests go out: shared by every client configured alike.
+    transport: Arc<Transport>,
+    /// The transports of calls that pass proxy options of their own.
+    per_call: Arc<PerCallTransports>,
     /// Temporary MNS credentials per message type, shared by clones.
     mns_tokens: Arc<TokenCache>,
 }
 
 impl PlsClient {
-    /// A client for `config`, on the process-wide connection pool (or its
-    /// own, when it trusts extra CA certificates).
+    /// A client for `config`, on the transport (connection pool) of its
+    /// configuration: the process-wide one unless it sets `ca`,
+    /// `keepAlive`, `maxIdleConns` or proxies (or the environment does).
     pub fn new(config: ClientConfig) -> Result<Self, SdkError> {
-        let http = http::shared_client(&config.extra_ca)?;
+        let transport = if config.extra_ca.is_empty()
+            && config.keep_alive
+            && config.max_idle_conns.is_none()
+            && config.proxy.is_empty()
+        {
+            Transport::environment()?
+        } else {
+            Transport::for_options(TransportOptions {
+                extra_ca: config.extra_ca.clone(),
+                keep_alive: config.keep_alive,
+                max_idle_per_host: config.max_idle_conns,
+                proxy: ProxySettings::from_process(&config.proxy)?,
+            })?
+        };
         Ok(PlsClient {
             config,
-            http,
+            transport,
+            per_call: Arc::default(),
             mns_tokens: Arc::new(TokenCache::new()),
         })
     }
@@ -67,9 +99,37 @@ impl PlsClient {
         &self.config
     }
 
-    /// The pooled HTTP client (the MNS client sends on it too).
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
+    /// The client's transport (the MNS client sends on it too).
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// The transport a call with these options goes out on.
+    fn transport_for(&self, options: &CallOptions) -> Result<Option<Arc<Transport>>, SdkError> {
+        match &options.proxy {
+            None => Ok(None),
+            Some(proxy) => self
+                .per_call
+                .get(self.transport.options(), &self.config.proxy, proxy)
+                .map(Some),
+        }
+    }
+
+    /// The proxy (`scheme://host:port`) a request to `service` goes
+    /// through, with a call's own proxy options when it has some; `None`
+    /// when it goes direct. For the debug log: nothing is built.
+    pub fn proxy_for(
+        &self,
+        service: Service,
+        call: Option<&ProxyOptions>,
+    ) -> Result<Option<String>, SdkError> {
+        let url = self.config.endpoints.of(service);
+        Ok(match call {
+            None => self.transport.proxy_for(url).map(|p| p.to_string()),
+            Some(call) => ProxySettings::from_process(&call.over(&self.config.proxy))?
+                .proxy_for(url)
+                .map(|p| p.to_string()),
+        })
     }
 
     /// The per-type cache of temporary MNS credentials (see [`crate::token_cache`]).
@@ -165,32 +225,53 @@ impl PlsClient {
             .await
     }
 
-    /// Sends a prepared call once and hands back the raw reply.
+    /// Sends a prepared call (again on a new connection if a stale pooled
+    /// one lost it) and hands back the raw reply.
     pub async fn send(&self, prepared: &PreparedCall) -> Result<Reply, SdkError> {
-        let signed = &prepared.signed;
-        http::send(
-            &self.http,
-            Exchange {
-                action: &signed.action,
-                method: &signed.method,
-                url: &signed.url,
-                headers: &signed.headers,
-                body: signed.body.clone(),
-                connect_timeout: prepared.connect_timeout,
-                read_timeout: prepared.read_timeout,
-            },
-        )
-        .await
+        http::send(&self.transport, exchange_of(prepared)).await
     }
 
-    /// One attempt: send, then read the reply by `interpret`.
+    /// One attempt: send, then read the reply by `interpret`. A request
+    /// lost to a stale pooled connection (the server closed it as idle just
+    /// as the request went out) is sent once more on a new connection,
+    /// whatever the retry budget: the server never saw it, so this is not
+    /// a retry. A state-changing action sends the very same signed request,
+    /// so the gateway, which refuses a nonce it has seen, can never act on
+    /// it twice; when it does refuse the nonce (the first request did
+    /// arrive after all), the first failure stands, and its outcome is
+    /// unknown. A read-only action is signed anew. `sent` counts the
+    /// requests sent.
     async fn attempt<T>(
         &self,
-        prepared: &PreparedCall,
+        transport: &Transport,
+        service: Service,
+        request: &RpcRequest,
+        prepared: &mut PreparedCall,
+        sent: &mut u32,
         interpret: fn(&SignedRequest, Reply) -> Result<T, SdkError>,
     ) -> Result<T, SdkError> {
-        let reply = self.send(prepared).await?;
-        interpret(&prepared.signed, reply)
+        *sent += 1;
+        let first = match http::send_via(transport, Route::Pooled, &exchange_of(prepared)).await {
+            Ok(reply) => return interpret(&prepared.signed, reply),
+            Err(Failed {
+                error,
+                stale: false,
+            }) => return Err(error),
+            Err(Failed { error, .. }) => error,
+        };
+        let read_only = retry::is_read_only(&prepared.signed.action);
+        if read_only {
+            *prepared = self.prepare(service, request).await?;
+        }
+        *sent += 1;
+        let second = match http::send_via(transport, Route::Fresh, &exchange_of(prepared)).await {
+            Ok(reply) => interpret(&prepared.signed, reply),
+            Err(failed) => Err(failed.error),
+        };
+        match second {
+            Err(SdkError::Api { code, .. }) if !read_only && code == NONCE_USED => Err(first),
+            other => other,
+        }
     }
 
     /// The attempt loop: `first`, then while the failure is safe to repeat
@@ -212,15 +293,37 @@ impl PlsClient {
         let total = request.options.timeout.or(self.config.timeout);
         let deadline = total.map(|limit| Instant::now() + limit);
         let mut prepared = first;
+        let per_call = match self.transport_for(&request.options) {
+            Ok(per_call) => per_call,
+            Err(err) => {
+                return Attempted {
+                    result: Err(err),
+                    attempts: 0,
+                    sent: Some(prepared),
+                }
+            }
+        };
+        let transport = per_call.as_deref().unwrap_or(&self.transport);
         let mut attempts = 0;
+        let mut tries = 0;
         loop {
-            attempts += 1;
+            tries += 1;
             // Each arm awaits its own attempt future, built in place: the
             // two never coexist, so the task holds one attempt's state.
             let result = match (deadline, total) {
                 (Some(deadline), Some(limit)) => {
-                    match tokio::time::timeout_at(deadline, self.attempt(&prepared, interpret))
-                        .await
+                    match tokio::time::timeout_at(
+                        deadline,
+                        self.attempt(
+                            transport,
+                            service,
+                            request,
+                            &mut prepared,
+                            &mut attempts,
+                            interpret,
+                        ),
+                    )
+                    .await
                     {
                         Ok(result) => result,
                         Err(_) => Err(SdkError::Timeout {
@@ -231,7 +334,17 @@ impl PlsClient {
                         }),
                     }
                 }
-                _ => self.attempt(&prepared, interpret).await,
+                _ => {
+                    self.attempt(
+                        transport,
+                        service,
+                        request,
+                        &mut prepared,
+                        &mut attempts,
+                        interpret,
+                    )
+                    .await
+                }
             };
             let err = match result {
                 Ok(value) => {
@@ -243,14 +356,14 @@ impl PlsClient {
                 }
                 Err(err) => err,
             };
-            if attempts > max_retries || !retry::may_retry(&prepared.signed.action, &err) {
+            if tries > max_retries || !retry::may_retry(&prepared.signed.action, &err) {
                 return Attempted {
                     result: Err(err),
                     attempts,
                     sent: Some(prepared),
                 };
             }
-            let wait = retry::delay(attempts, &err);
+            let wait = retry::delay(tries, &err);
             if deadline.is_some_and(|deadline| Instant::now() + wait >= deadline) {
                 return Attempted {
                     result: Err(err),
@@ -272,6 +385,23 @@ impl PlsClient {
                 }
             };
         }
+    }
+}
+
+/// The gateway's answer to a `SignatureNonce` (or ACS3 nonce) it has seen.
+const NONCE_USED: &str = "SignatureNonceUsed";
+
+/// The exchange that sends `prepared`.
+fn exchange_of(prepared: &PreparedCall) -> Exchange<'_> {
+    let signed = &prepared.signed;
+    Exchange {
+        action: &signed.action,
+        method: &signed.method,
+        url: &signed.url,
+        headers: &signed.headers,
+        body: signed.body.as_deref(),
+        connect_timeout: prepared.connect_timeout,
+        read_timeout: prepared.read_timeout,
     }
 }
 
@@ -342,7 +472,7 @@ fn with_entry(err: SdkError, signed: &SignedRequest, reply: &Reply) -> SdkError 
 mod tests {
     use super::*;
     use crate::params::ParamValue;
-    use crate::test_support::{serve, Canned, Server};
+    use crate::test_support::{scripted, serve, Canned, Received, Server, Step};
     use tokio::net::TcpListener;
 
     /// A server that answers every request with `reply` (HTTP 400), or never answers.
@@ -432,6 +562,103 @@ mod tests {
         let waiting = client.prepare(Service::Dypls, &request);
         let size = std::mem::size_of_val(&waiting);
         assert!(size <= 128, "the prepare future is {size} bytes");
+    }
+
+    /// A gateway in front of a stale pool: the first connection answers
+    /// once, then the next request on it is lost (`kill`), either before
+    /// the gateway saw it or after (`processed`); nonces are checked.
+    async fn stale_gateway(
+        kill: Step,
+        processed: bool,
+    ) -> (String, Arc<std::sync::Mutex<Vec<Received>>>) {
+        let seen = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+        scripted(move |connection, index, head| {
+            let nonce = head
+                .split(['?', '&', ' '])
+                .find_map(|pair| pair.strip_prefix("SignatureNonce="))
+                .unwrap_or("")
+                .to_owned();
+            let lost = connection == 0 && index == 1;
+            if lost && !processed {
+                return kill;
+            }
+            if !seen.lock().unwrap().insert(nonce) {
+                return Step::Answer(400, r#"{"Code":"SignatureNonceUsed","Message":"Specified signature nonce was used already."}"#);
+            }
+            if lost {
+                kill
+            } else {
+                Step::Answer(200, r#"{"Code":"OK","Message":"OK"}"#)
+            }
+        })
+        .await
+    }
+
+    fn nonces(log: &std::sync::Mutex<Vec<Received>>) -> Vec<String> {
+        log.lock()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r.head
+                    .split(['?', '&', ' '])
+                    .find_map(|pair| pair.strip_prefix("SignatureNonce="))
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    async fn twice(client: &PlsClient, action: &str) -> Attempted<Success> {
+        let request = RpcRequest::new(action, vec![]);
+        for _ in 0..2 {
+            let prepared = client.try_prepare(Service::Dypls, &request).unwrap();
+            let outcome = client
+                .execute_json(Service::Dypls, &request, prepared)
+                .await;
+            if outcome.attempts > 1 || outcome.result.is_err() {
+                return outcome;
+            }
+        }
+        panic!("the second call was not lost to the stale connection");
+    }
+
+    #[tokio::test]
+    async fn a_request_lost_to_a_stale_connection_is_resent_even_without_retries() {
+        for kill in [Step::Close, Step::Reset] {
+            let (url, log) = stale_gateway(kill, false).await;
+            let outcome = twice(&client(&url, 3000), "BindAxb").await;
+            assert!(
+                outcome.result.is_ok(),
+                "{kill:?}: {:?}",
+                outcome.result.err()
+            );
+            assert_eq!(outcome.attempts, 2);
+            // The very same signed request went again, on a new connection.
+            let sent = nonces(&log);
+            assert_eq!(sent.len(), 3);
+            assert_eq!(sent[1], sent[2]);
+            assert_eq!(log.lock().unwrap()[2].connection, 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_resend_refused_as_a_used_nonce_keeps_the_first_error_and_the_outcome_is_unknown() {
+        let (url, log) = stale_gateway(Step::Reset, true).await;
+        let outcome = twice(&client(&url, 3000), "BindAxb").await;
+        let err = outcome.result.as_ref().err().unwrap();
+        assert_eq!(err.code(), "SDK.NetworkError", "{err}");
+        assert!(outcome.outcome_unknown());
+        assert_eq!(outcome.attempts, 2);
+        let sent = nonces(&log);
+        assert_eq!(sent[1], sent[2]);
+
+        // A read-only call is signed anew for the resend, so it succeeds.
+        let (url, log) = stale_gateway(Step::Reset, true).await;
+        let outcome = twice(&client(&url, 3000), "QuerySubscriptionDetail").await;
+        assert!(outcome.result.is_ok(), "{:?}", outcome.result.err());
+        assert!(!outcome.outcome_unknown());
+        let sent = nonces(&log);
+        assert_ne!(sent[1], sent[2]);
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::credentials::CredentialSource;
 use crate::error::SdkError;
+use crate::proxy::ProxyOptions;
 
 /// The three services a client talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +173,13 @@ pub struct ClientConfig {
     pub sdk_client: String,
     /// CA certificates (PEM texts) trusted besides the bundled and system roots.
     pub extra_ca: Vec<String>,
+    /// `keepAlive`: false opens a new connection for every request.
+    pub keep_alive: bool,
+    /// `maxIdleConns`: idle connections kept per host (`None`: no limit
+    /// but the idle timeout).
+    pub max_idle_conns: Option<usize>,
+    /// `httpProxy`, `httpsProxy`, `noProxy`; the environment fills in what is not given.
+    pub proxy: ProxyOptions,
 }
 
 impl ClientConfig {
@@ -188,6 +196,9 @@ impl ClientConfig {
             user_agent: default_user_agent(),
             sdk_client: format!("Rust, pls-core: {}", env!("CARGO_PKG_VERSION")),
             extra_ca: Vec::new(),
+            keep_alive: true,
+            max_idle_conns: None,
+            proxy: ProxyOptions::default(),
         }
     }
 }

@@ -73,6 +73,24 @@ pub enum SdkError {
     TokenFailed,
     /// The caller cancelled the call (an aborted AbortSignal).
     Aborted { action: String },
+    /// The server answered with a redirect (3xx). Redirects are never
+    /// followed: a signed request goes only where it was configured to.
+    Redirect {
+        action: String,
+        url: String,
+        status: u16,
+        /// The `Location` header, as sent.
+        location: Option<String>,
+    },
+    /// The proxy the request goes through is down, refused the connection
+    /// or the tunnel, or wants credentials. `proxy` is `scheme://host:port`,
+    /// never its user name or password.
+    Proxy {
+        action: String,
+        url: String,
+        proxy: String,
+        cause: Cause,
+    },
     /// No credentials could be had: `code` is `SDK.CredentialsNotFound` when
     /// no source of the chain had any, `SDK.CredentialsFailed` when a source
     /// that applies failed (a malformed file, STS or metadata refusing).
@@ -184,6 +202,8 @@ impl SdkError {
             SdkError::TokenFailed => "SDK.TokenFailed".into(),
             SdkError::Aborted { .. } => "SDK.Aborted".into(),
             SdkError::Credentials { code, .. } => (*code).into(),
+            SdkError::Redirect { .. } => "SDK.Redirect".into(),
+            SdkError::Proxy { .. } => "SDK.ConnectionFailed".into(),
         }
     }
 
@@ -205,6 +225,7 @@ impl SdkError {
         matches!(
             self,
             SdkError::Connect { .. }
+                | SdkError::Proxy { .. }
                 | SdkError::Tls { .. }
                 | SdkError::Timeout {
                     phase: TimeoutPhase::Connect,
@@ -261,6 +282,16 @@ impl fmt::Display for SdkError {
             SdkError::TokenFailed => f.write_str("get token fail"),
             SdkError::Aborted { action } => write!(f, "{action}: the operation was aborted"),
             SdkError::Credentials { message, .. } => f.write_str(message),
+            SdkError::Redirect { action, url, status, location } => {
+                write!(f, "{action}: {} answered HTTP {status}", origin(url))?;
+                if let Some(location) = location {
+                    write!(f, " redirecting to {}", without_query(location))?;
+                }
+                f.write_str("; redirects are not followed, so the signed request goes nowhere else (set the endpoint to the address that answers)")
+            }
+            SdkError::Proxy { action, url, proxy, cause } => {
+                write!(f, "{action}: cannot reach {} through the proxy {proxy}: {cause}", origin(url))
+            }
         }
     }
 }
@@ -269,6 +300,7 @@ impl std::error::Error for SdkError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             SdkError::Connect { cause, .. }
+            | SdkError::Proxy { cause, .. }
             | SdkError::Tls { cause, .. }
             | SdkError::Network { cause, .. }
             | SdkError::InvalidResponse { cause, .. } => Some(cause.0.as_ref()),
@@ -286,9 +318,60 @@ fn origin(url: &str) -> &str {
     }
 }
 
+/// A URL without its query (`?...` shown as `?…`): where, not what.
+fn without_query(url: &str) -> String {
+    match url.split_once('?') {
+        Some((before, _)) => format!("{before}?…"),
+        None => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_redirect_names_the_status_and_where_without_the_signed_query() {
+        let err = SdkError::Redirect {
+            action: "BindAxb".into(),
+            url: "https://dyplsapi.aliyuncs.com/?Signature=abc".into(),
+            status: 301,
+            location: Some("http://elsewhere.example/?AccessKeyId=id&Signature=abc".into()),
+        };
+        let text = err.to_string();
+        assert!(
+            text.starts_with("BindAxb: https://dyplsapi.aliyuncs.com answered HTTP 301 redirecting to http://elsewhere.example/?…;"),
+            "{text}"
+        );
+        assert!(!text.contains("Signature"), "{text}");
+        assert_eq!(err.code(), "SDK.Redirect");
+        assert!(!err.is_connect());
+        let bare = SdkError::Redirect {
+            action: "A".into(),
+            url: "http://h/".into(),
+            status: 304,
+            location: None,
+        };
+        assert!(bare
+            .to_string()
+            .starts_with("A: http://h answered HTTP 304; redirects"));
+    }
+
+    #[test]
+    fn a_proxy_failure_names_the_proxy() {
+        let err = SdkError::Proxy {
+            action: "BindAxb".into(),
+            url: "https://dyplsapi.aliyuncs.com/?q".into(),
+            proxy: "http://127.0.0.1:3128".into(),
+            cause: "connection refused".into(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "BindAxb: cannot reach https://dyplsapi.aliyuncs.com through the proxy http://127.0.0.1:3128: connection refused"
+        );
+        assert_eq!(err.code(), "SDK.ConnectionFailed");
+        assert!(err.is_connect());
+    }
 
     #[test]
     fn api_error_keeps_the_original_message_and_name() {

@@ -1,17 +1,19 @@
-//! The HTTP layer: one reqwest client for the whole process, and one send
-//! routine that bounds each phase of an exchange by its own limit and maps
-//! failures to [`SdkError`].
+//! The HTTP layer: one send routine that bounds each phase of an exchange
+//! by its own limit, tells a request lost to a stale pooled connection
+//! from one the server may have seen, and maps failures to [`SdkError`].
 //!
 //! reqwest's own connect timeout is a property of the client, so a per-call
 //! connect limit would need a client (TLS roots, a pool) per distinct value.
-//! Instead the single client carries a small connector layer that tells the
-//! exchange in flight when its connection starts and finishes opening; the
-//! send routine then runs the connect limit over the connect alone and the
-//! read limit from the moment the request can be written.
+//! Instead every client carries a small connector layer that tells the
+//! exchange in flight when its connection starts and finishes opening, and
+//! which connection that is; the send routine then runs the connect limit
+//! over the connect alone, the read limit from the moment the request can
+//! be written, and on a failure knows whether the request went on a
+//! connection it opened itself or on one the pool handed it.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -19,44 +21,11 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::error::{error_chain, Cause, SdkError, TimeoutPhase};
+use crate::transport::{Route, Transport};
 
-/// The pooled keep-alive client for a client with these extra CA
-/// certificates. Building one costs milliseconds (TLS roots) and each holds
-/// its own pool, so every PlsClient without a `ca` option shares one,
-/// whatever its timeouts; one with a `ca` option gets its own, kept as long
-/// as that PlsClient is.
-pub fn shared_client(extra_ca: &[String]) -> Result<reqwest::Client, SdkError> {
-    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
-    if !extra_ca.is_empty() {
-        return build_client(extra_ca);
-    }
-    CLIENT
-        .get_or_init(|| build_client(&[]).map_err(|err| err.to_string()))
-        .clone()
-        .map_err(|message| SdkError::InvalidArgument { message })
-}
-
-/// Where a client is configured: pool, TLS trust, the connect-phase layer.
-fn build_client(extra_ca: &[String]) -> Result<reqwest::Client, SdkError> {
-    // The TLS configuration carries its own crypto provider (ring: it builds
-    // faster and smaller than aws-lc-rs), so no process default is installed.
-    let tls = crate::tls::client_config(extra_ca)?;
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .pool_idle_timeout(Duration::from_secs(30))
-        .tcp_nodelay(true)
-        // The original ignores proxy variables; so do we, for the same requests.
-        .no_proxy()
-        // Retries are ours (crate::retry). reqwest's default policy only
-        // retries HTTP/2 refusals, which this client never speaks, yet it
-        // copies every request (headers, URI, extensions) in case it must.
-        .retry(reqwest::retry::never().max_retries_per_request(0))
-        .connector_layer(ConnectPhaseLayer)
-        .build()
-        .map_err(|err| SdkError::InvalidArgument {
-            message: format!("cannot build the HTTP client: {}", error_chain(&err)),
-        })
-}
+/// The local and remote address of a connection: while it is open, no
+/// other connection has both.
+type ConnectionId = (SocketAddr, SocketAddr);
 
 /// How far the exchange in flight has got with its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +35,7 @@ enum ConnectState {
     /// A new connection started opening at this instant.
     Opening(Instant),
     /// The new connection is open (TCP and TLS) since this instant.
-    Open(Instant),
+    Open(Instant, Option<ConnectionId>),
 }
 
 /// What the connector layer needs from the exchange that is being polled.
@@ -83,7 +52,7 @@ tokio::task_local! {
 /// Wraps reqwest's connector so that opening a connection is reported to
 /// the exchange that asked for it.
 #[derive(Debug, Clone, Copy)]
-struct ConnectPhaseLayer;
+pub(crate) struct ConnectPhaseLayer;
 
 impl<S> tower_layer::Layer<S> for ConnectPhaseLayer {
     type Service = ConnectPhase<S>;
@@ -95,7 +64,7 @@ impl<S> tower_layer::Layer<S> for ConnectPhaseLayer {
 
 /// The connector service with phase reporting (see [`ConnectPhaseLayer`]).
 #[derive(Debug, Clone)]
-struct ConnectPhase<S> {
+pub(crate) struct ConnectPhase<S> {
     inner: S,
 }
 
@@ -103,7 +72,7 @@ impl<S, Target> tower_service::Service<Target> for ConnectPhase<S>
 where
     S: tower_service::Service<Target>,
     S::Future: Send + 'static,
-    S::Response: 'static,
+    S::Response: hyper_util::client::legacy::connect::Connection + 'static,
     S::Error: From<tokio::time::error::Elapsed> + 'static,
 {
     type Response = S::Response;
@@ -130,10 +99,23 @@ where
             // when the pool hands the exchange another connection first and
             // this one is left to finish in the background.
             let opened = tokio::time::timeout(limit, connecting).await??;
-            report.send_replace(ConnectState::Open(Instant::now()));
+            let id = connection_id(&hyper_util::client::legacy::connect::Connection::connected(
+                &opened,
+            ));
+            report.send_replace(ConnectState::Open(Instant::now(), id));
             Ok(opened)
         })
     }
+}
+
+/// The addresses hyper's connector records for a TCP connection.
+fn connection_id(
+    connected: &hyper_util::client::legacy::connect::Connected,
+) -> Option<ConnectionId> {
+    let mut extras = http::Extensions::new();
+    connected.get_extras(&mut extras);
+    let info = extras.get::<hyper_util::client::legacy::connect::HttpInfo>()?;
+    Some((info.local_addr(), info.remote_addr()))
 }
 
 /// One exchange's description, for sending and for error messages.
@@ -147,7 +129,7 @@ pub struct Exchange<'a> {
     /// Headers in order.
     pub headers: &'a [(String, String)],
     /// Request body.
-    pub body: Option<String>,
+    pub body: Option<&'a str>,
     /// Time allowed to open a new connection (TCP and TLS).
     pub connect_timeout: Duration,
     /// Time allowed for the whole response, from when the request can be written.
@@ -164,12 +146,49 @@ pub struct Reply {
     pub body: bytes::Bytes,
 }
 
-/// Sends and reads the whole reply. A new connection must open within the
-/// connect timeout; the read timeout runs from the moment the request can be
-/// written (at once on a pooled connection, else once the new one is open),
-/// as the original's read timer does.
-pub async fn send(client: &reqwest::Client, mut exchange: Exchange<'_>) -> Result<Reply, SdkError> {
+/// A failed exchange, and whether it may be sent again as it is.
+#[derive(Debug)]
+pub struct Failed {
+    /// What went wrong.
+    pub error: SdkError,
+    /// The request went on a pooled connection that was found closed (or
+    /// reset) before any of the reply arrived: the server closed it as
+    /// idle, and almost surely never saw the request.
+    pub stale: bool,
+}
+
+impl From<SdkError> for Failed {
+    fn from(error: SdkError) -> Self {
+        Failed {
+            error,
+            stale: false,
+        }
+    }
+}
+
+/// Sends and reads the whole reply (see [`send_via`]); a request lost to a
+/// stale pooled connection is sent once more, as it is, on a new one.
+pub async fn send(transport: &Transport, exchange: Exchange<'_>) -> Result<Reply, SdkError> {
+    match send_via(transport, Route::Pooled, &exchange).await {
+        Err(Failed { stale: true, .. }) => send_via(transport, Route::Fresh, &exchange)
+            .await
+            .map_err(|failed| failed.error),
+        other => other.map_err(|failed| failed.error),
+    }
+}
+
+/// Sends once on `route` and reads the whole reply. A new connection must
+/// open within the connect timeout; the read timeout runs from the moment
+/// the request can be written (at once on a pooled connection, else once
+/// the new one is open), as the original's read timer does. A 3xx is an
+/// error: redirects are never followed.
+pub async fn send_via(
+    transport: &Transport,
+    route: Route,
+    exchange: &Exchange<'_>,
+) -> Result<Reply, Failed> {
     let started = Instant::now();
+    let client = transport.client(route)?;
     let (report, mut state) = watch::channel(ConnectState::Pooled);
     let scope = ExchangeScope {
         report,
@@ -178,13 +197,37 @@ pub async fn send(client: &reqwest::Client, mut exchange: Exchange<'_>) -> Resul
     // Built in place and pinned where it stands: a future held in a local
     // and then moved into another future is stored twice in the task.
     let work =
-        std::pin::pin!(EXCHANGE.scope(scope, exchange_once(client, build_request(&mut exchange)?)));
-    let reply = race_limits(&exchange, started, &mut state, work).await?;
-    decompress(&exchange, reply)
+        std::pin::pin!(EXCHANGE.scope(scope, exchange_once(client, build_request(exchange)?)));
+    let reply = race_limits(transport, exchange, started, &mut state, work).await?;
+    if (300..400).contains(&reply.status) {
+        return Err(SdkError::Redirect {
+            action: exchange.action.into(),
+            url: exchange.url.into(),
+            status: reply.status,
+            location: reply
+                .headers
+                .get(reqwest::header::LOCATION)
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned()),
+        }
+        .into());
+    }
+    if reply.status == 407 {
+        // A forward proxy (plain http:// endpoints) answers for itself.
+        if let Some(proxy) = transport.proxy_for(exchange.url) {
+            return Err(SdkError::Proxy {
+                action: exchange.action.into(),
+                url: exchange.url.into(),
+                proxy: proxy.shown().into(),
+                cause: "the proxy answered HTTP 407: it wants credentials (user:password@ in the proxy URL) or refused them".into(),
+            }
+            .into());
+        }
+    }
+    Ok(decompress(exchange, reply)?)
 }
 
-/// The reqwest request for `exchange`, its body taken.
-fn build_request(exchange: &mut Exchange<'_>) -> Result<reqwest::Request, SdkError> {
+/// The reqwest request for `exchange`.
+fn build_request(exchange: &Exchange<'_>) -> Result<reqwest::Request, SdkError> {
     let method = reqwest::Method::from_bytes(exchange.method.as_bytes()).map_err(|_| {
         SdkError::InvalidArgument {
             message: format!(
@@ -213,12 +256,11 @@ fn build_request(exchange: &mut Exchange<'_>) -> Result<reqwest::Request, SdkErr
         let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| invalid("value"))?;
         headers.append(name, value);
     }
-    if let Some(body) = exchange.body.take() {
-        *request.body_mut() = Some(body.into());
+    if let Some(body) = exchange.body {
+        *request.body_mut() = Some(bytes::Bytes::copy_from_slice(body.as_bytes()).into());
     }
     Ok(request)
 }
-
 /// The header name, without parsing when it is one the SDK sends itself.
 fn header_name(
     name: &str,
@@ -284,13 +326,14 @@ async fn exchange_once(
     })
 }
 
-/// Drives `work` under the limit of the phase it is in (see [`send`]).
+/// Drives `work` under the limit of the phase it is in (see [`send_via`]).
 async fn race_limits(
+    transport: &Transport,
     exchange: &Exchange<'_>,
     started: Instant,
     state: &mut watch::Receiver<ConnectState>,
     mut work: Pin<&mut impl Future<Output = Result<Reply, reqwest::Error>>>,
-) -> Result<Reply, SdkError> {
+) -> Result<Reply, Failed> {
     loop {
         let (deadline, phase, limit) = match *state.borrow_and_update() {
             ConnectState::Pooled => (
@@ -303,7 +346,7 @@ async fn race_limits(
                 TimeoutPhase::Connect,
                 exchange.connect_timeout,
             ),
-            ConnectState::Open(at) => (
+            ConnectState::Open(at, _) => (
                 at + exchange.read_timeout,
                 TimeoutPhase::Read,
                 exchange.read_timeout,
@@ -312,7 +355,10 @@ async fn race_limits(
         tokio::select! {
             biased;
             outcome = work.as_mut() => {
-                return outcome.map_err(|err| map_reqwest_error(exchange, err));
+                return outcome.map_err(|err| {
+                    let stale = lost_to_a_stale_connection(&err, *state.borrow());
+                    Failed { error: map_reqwest_error(transport, exchange, err), stale }
+                });
             }
             // The sender lives inside `work`, so this only ends with a change.
             Ok(()) = state.changed() => continue,
@@ -322,10 +368,72 @@ async fn race_limits(
                     url: exchange.url.into(),
                     phase,
                     millis: limit.as_millis() as u64,
-                });
+                }.into());
             }
         }
     }
+}
+
+/// Whether `err` is a request that went on a connection this exchange did
+/// not open (a pooled one) and that closed or was reset before any byte of
+/// the reply arrived: what happens when the server (or a load balancer)
+/// closes an idle connection just as a request is written to it.
+fn lost_to_a_stale_connection(err: &reqwest::Error, state: ConnectState) -> bool {
+    // Sending failed (not reading the body: the reply had begun), and not
+    // because a connection could not be opened or a limit fired.
+    if !err.is_request() || err.is_connect() || err.is_timeout() || err.is_body() {
+        return false;
+    }
+    let (failed_on, before_reply) = classify_chain(err);
+    if !before_reply {
+        return false;
+    }
+    match (failed_on, state) {
+        // The connection this exchange opened is the one that failed.
+        (Some(failed), ConnectState::Open(_, Some(opened))) => failed != opened,
+        // Opened one whose addresses are unknown: assume it was that one.
+        (_, ConnectState::Open(_, None)) => false,
+        // Never opened one (or it is still opening): the pool's was used.
+        (Some(_), _) | (None, ConnectState::Pooled) => true,
+        (None, _) => false,
+    }
+}
+
+/// The connection a send failed on (when hyper says), and whether the
+/// failure is one that happens before any of the reply is read: the
+/// connection closed (hyper's `IncompleteMessage`, or the request was
+/// never dispatched: `is_canceled`, `is_closed`) or the kernel reports it
+/// gone (ECONNRESET, EPIPE, ECONNABORTED, ENOTCONN). A reply that began
+/// and then broke is a parse or body error, never one of these.
+fn classify_chain(err: &(dyn std::error::Error + 'static)) -> (Option<ConnectionId>, bool) {
+    use std::io::ErrorKind;
+    let mut failed_on = None;
+    let mut before_reply = false;
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = current {
+        if let Some(client) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
+            failed_on = failed_on.or_else(|| client.connect_info().and_then(connection_id));
+        } else if let Some(hyper) = e.downcast_ref::<hyper::Error>() {
+            if hyper.is_parse() || hyper.is_user() || hyper.is_timeout() {
+                return (failed_on, false);
+            }
+            before_reply |= hyper.is_incomplete_message()
+                || hyper.is_canceled()
+                || hyper.is_closed()
+                || hyper.is_body_write_aborted();
+        } else if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            before_reply |= matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::NotConnected
+                    | ErrorKind::UnexpectedEof
+            );
+        }
+        current = e.source();
+    }
+    (failed_on, before_reply)
 }
 
 /// A decoded body may be at most this large: a small compressed reply must
@@ -378,7 +486,11 @@ fn decompress(exchange: &Exchange<'_>, mut reply: Reply) -> Result<Reply, SdkErr
     Ok(reply)
 }
 
-fn map_reqwest_error(exchange: &Exchange<'_>, err: reqwest::Error) -> SdkError {
+fn map_reqwest_error(
+    transport: &Transport,
+    exchange: &Exchange<'_>,
+    err: reqwest::Error,
+) -> SdkError {
     let action = exchange.action.to_owned();
     let url = exchange.url.to_owned();
     if err.is_builder() {
@@ -411,10 +523,19 @@ fn map_reqwest_error(exchange: &Exchange<'_>, err: reqwest::Error) -> SdkError {
             cause: Cause::new(err),
         }
     } else if err.is_connect() {
-        SdkError::Connect {
-            action,
-            url,
-            cause: Cause::new(err),
+        match transport.proxy_for(exchange.url) {
+            // Down, refusing, or refusing the tunnel: the proxy is the one to fix.
+            Some(proxy) => SdkError::Proxy {
+                action,
+                url,
+                proxy: proxy.shown().into(),
+                cause: Cause::new(err),
+            },
+            None => SdkError::Connect {
+                action,
+                url,
+                cause: Cause::new(err),
+            },
         }
     } else {
         SdkError::Network {
@@ -440,9 +561,151 @@ fn caused_by<E: std::error::Error + 'static>(err: &(dyn std::error::Error + 'sta
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{scripted, Step};
+    use crate::transport::TransportOptions;
     use std::io::Write;
     use tokio::io::AsyncReadExt;
     use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+    const OK: &str = r#"{"Code":"OK"}"#;
+
+    fn steps(
+        log: &std::sync::Mutex<Vec<crate::test_support::Received>>,
+    ) -> Vec<(usize, usize, Step)> {
+        log.lock()
+            .unwrap()
+            .iter()
+            .map(|r| (r.connection, r.index, r.step))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_request_lost_to_a_closed_pooled_connection_is_sent_again_on_a_new_one() {
+        for kill in [Step::Close, Step::Reset] {
+            // The first connection answers once, then dies under the next request.
+            let (url, log) = scripted(move |connection, index, _| match (connection, index) {
+                (0, 0) => Step::Answer(200, OK),
+                (0, _) => kill,
+                _ => Step::Answer(200, OK),
+            })
+            .await;
+            let transport = Transport::for_options(TransportOptions {
+                max_idle_per_host: Some(1),
+                ..TransportOptions::direct()
+            })
+            .unwrap();
+            let first = bounded(send(&transport, exchange(&url, 2000, 2000))).await;
+            assert_eq!(first.ok().unwrap().status, 200);
+            // Seen on its own, the second request is lost to a stale connection...
+            let lost = bounded(send_via(
+                &transport,
+                Route::Pooled,
+                &exchange(&url, 2000, 2000),
+            ))
+            .await
+            .err()
+            .unwrap();
+            assert!(lost.stale, "{kill:?}: {:?}", lost.error);
+            assert_eq!(lost.error.code(), "SDK.NetworkError");
+            assert_eq!(
+                steps(&log),
+                [(0, 0, Step::Answer(200, OK)), (0, 1, kill)],
+                "{kill:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn send_resends_once_on_a_new_connection() {
+        let (url, log) = scripted(|connection, index, _| match (connection, index) {
+            (0, 1) => Step::Close,
+            (1, 0) => Step::Reset,
+            _ => Step::Answer(200, OK),
+        })
+        .await;
+        let transport = Transport::for_options(TransportOptions {
+            max_idle_per_host: Some(2),
+            ..TransportOptions::direct()
+        })
+        .unwrap();
+        assert!(bounded(send(&transport, exchange(&url, 2000, 2000)))
+            .await
+            .is_ok());
+        // Closed under the request, then sent again on a new connection,
+        // which resets: that failure is final, not sent a third time.
+        let err = bounded(send(&transport, exchange(&url, 2000, 2000)))
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(err.code(), "SDK.NetworkError", "{err}");
+        assert_eq!(
+            steps(&log),
+            [
+                (0, 0, Step::Answer(200, OK)),
+                (0, 1, Step::Close),
+                (1, 0, Step::Reset)
+            ]
+        );
+        // The resend's connection was not kept: the next request opens another.
+        assert!(bounded(send(&transport, exchange(&url, 2000, 2000)))
+            .await
+            .is_ok());
+        assert_eq!(steps(&log)[3], (2, 0, Step::Answer(200, OK)));
+    }
+
+    #[tokio::test]
+    async fn a_new_connection_that_breaks_is_not_stale() {
+        for kill in [Step::Close, Step::Reset] {
+            let (url, log) = scripted(move |_, _, _| kill).await;
+            let failed = bounded(send_via(
+                &direct(),
+                Route::Pooled,
+                &exchange(&url, 2000, 2000),
+            ))
+            .await
+            .err()
+            .unwrap();
+            assert!(!failed.stale, "{kill:?}");
+            assert_eq!(failed.error.code(), "SDK.NetworkError");
+            assert_eq!(steps(&log).len(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn redirects_are_answers_never_followed() {
+        let (elsewhere, followed) = scripted(|_, _, _| Step::Answer(200, OK)).await;
+        for status in [301u16, 302, 303, 307, 308] {
+            for method in ["GET", "POST"] {
+                let target = format!("{elsewhere}/path?Signature=x");
+                let location: &'static str = Box::leak(target.into_boxed_str());
+                let (url, log) = scripted(move |_, _, _| Step::Redirect(status, location)).await;
+                let mut request = exchange(&url, 2000, 2000);
+                request.method = method;
+                request.body = (method == "POST").then_some("a=1");
+                let err = bounded(send(&direct(), request)).await.err().unwrap();
+                assert_eq!(err.code(), "SDK.Redirect", "{status} {method}: {err}");
+                let text = err.to_string();
+                assert!(
+                    text.contains(&format!("HTTP {status} redirecting to {elsewhere}/path?…")),
+                    "{text}"
+                );
+                assert!(!text.contains("Signature"), "{text}");
+                assert!(
+                    matches!(&err, SdkError::Redirect { location: Some(l), .. } if l == location)
+                );
+                assert_eq!(steps(&log).len(), 1, "{status} {method}");
+            }
+        }
+        assert!(steps(&followed).is_empty());
+        // A 407 means something only from a proxy; from the server it is a reply.
+        let (url, _) = scripted(|_, _, _| Step::Answer(407, OK)).await;
+        let reply = bounded(send(&direct(), exchange(&url, 2000, 2000))).await;
+        assert_eq!(reply.ok().unwrap().status, 407);
+    }
+
+    fn direct() -> std::sync::Arc<Transport> {
+        Transport::for_options(TransportOptions::direct()).unwrap()
+    }
 
     fn exchange(url: &str, connect_ms: u64, read_ms: u64) -> Exchange<'_> {
         Exchange {
@@ -480,13 +743,10 @@ mod tests {
             assert!(held.len() < 64, "the accept queue never filled");
         }
         let url = format!("http://{address}/");
-        let err = bounded(send(
-            &shared_client(&[]).unwrap(),
-            exchange(&url, 300, 60_000),
-        ))
-        .await
-        .err()
-        .unwrap();
+        let err = bounded(send(&direct(), exchange(&url, 300, 60_000)))
+            .await
+            .err()
+            .unwrap();
         assert!(
             matches!(
                 err,
@@ -517,13 +777,10 @@ mod tests {
             while socket.read(&mut sink).await.map(|n| n > 0).unwrap_or(false) {}
         });
         // Were the read limit counted after the connect limit, this would wait a minute.
-        let err = bounded(send(
-            &shared_client(&[]).unwrap(),
-            exchange(&url, 60_000, 300),
-        ))
-        .await
-        .err()
-        .unwrap();
+        let err = bounded(send(&direct(), exchange(&url, 60_000, 300)))
+            .await
+            .err()
+            .unwrap();
         assert!(
             matches!(
                 err,

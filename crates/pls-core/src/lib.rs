@@ -2,8 +2,9 @@
 //!
 //! It reproduces, byte for byte, the requests that the npm package
 //! `@alicloud/pls-sdk` sends (pop-core RPC signing, version 2017-05-25) and
-//! its success/error rules, over one pooled reqwest client. No Node here: the
-//! napi binding in the workspace root is a thin layer over this crate.
+//! its success/error rules, over pooled reqwest clients shared by
+//! configuration. No Node here: the napi binding in the workspace root is a
+//! thin layer over this crate.
 
 // SdkError carries the whole reply of a failed call (the original's
 // `err.data`); failures are rare, so it stays unboxed rather than costing an
@@ -25,6 +26,7 @@ mod jsvalue;
 mod message_type;
 mod mns;
 mod params;
+mod proxy;
 mod queue;
 mod response;
 mod retry;
@@ -36,6 +38,7 @@ mod test_support;
 mod timefmt;
 mod tls;
 mod token_cache;
+mod transport;
 
 // The public API: what the Node binding needs, and nothing of how it is done.
 pub use action::{by_method, Action};
@@ -48,6 +51,8 @@ pub use error::{HttpEntry, SdkError, TimeoutPhase};
 pub use jsvalue::{classify_number, JsNumber};
 pub use mns::MnsReply;
 pub use params::ParamValue;
+pub use proxy::ProxyOptions;
 pub use queue::{check_receive_args, decode_message_body, MessageType};
 pub use response::Success;
 pub use rpc::{CallOptions, RpcRequest, SignedRequest};
+pub use transport::POOL_IDLE_TIMEOUT;

@@ -19,6 +19,7 @@ use crate::config::Credentials;
 use crate::digest::hmac_sha1_base64;
 use crate::error::SdkError;
 use crate::http::{self, Exchange};
+use crate::transport::Transport;
 
 /// The `x-mns-version` every request carries.
 pub const MNS_API_VERSION: &str = "2015-06-06";
@@ -241,10 +242,10 @@ fn resolve_reference(reference: &quick_xml::events::BytesRef<'_>) -> Result<Stri
         .ok_or_else(|| format!("unknown entity &{name};"))
 }
 
-/// An MNS account endpoint on the shared HTTP client.
+/// An MNS account endpoint on the client's transport.
 pub struct MnsEndpoint<'a> {
-    /// The pooled HTTP client.
-    pub http: &'a reqwest::Client,
+    /// Where the requests go out.
+    pub http: &'a Transport,
     /// `scheme://host[:port]`, no trailing slash.
     pub base_url: &'a str,
     /// Time allowed to open a connection.
@@ -325,11 +326,7 @@ impl MnsEndpoint<'_> {
             "",
             &date,
         );
-        let body = if method == "GET" {
-            None
-        } else {
-            Some(String::new())
-        };
+        let body = if method == "GET" { None } else { Some("") };
         let reply = http::send(
             self.http,
             Exchange {

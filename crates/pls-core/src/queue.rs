@@ -230,7 +230,7 @@ impl PlsClient {
     fn mns_endpoint(&self) -> MnsEndpoint<'_> {
         let config = self.config();
         MnsEndpoint {
-            http: self.http(),
+            http: self.transport(),
             base_url: &config.endpoints.mns,
             connect_timeout: config.connect_timeout,
             read_timeout: config.read_timeout,

@@ -44,21 +44,47 @@ pub fn may_retry(action: &str, err: &SdkError) -> bool {
     match err {
         // The request never left: nothing can have happened.
         SdkError::Connect { .. }
+        | SdkError::Proxy { .. }
         | SdkError::Timeout {
             phase: TimeoutPhase::Connect,
             ..
         } => true,
-        SdkError::Api { code, entry, .. } => {
-            service_did_nothing(code)
-                || (is_read_only(action) && entry.as_ref().is_some_and(|e| e.status >= 500))
-        }
+        SdkError::Api { code, .. } if service_did_nothing(code) => true,
+        // The caller's own limit on the whole call.
         SdkError::Timeout {
-            phase: TimeoutPhase::Read,
+            phase: TimeoutPhase::Total,
             ..
-        } => is_read_only(action),
-        SdkError::InvalidResponse { status, .. } => is_read_only(action) && *status >= 500,
+        } => false,
+        _ => is_read_only(action) && may_have_acted(err),
+    }
+}
+
+/// Whether the request may have reached the service and been acted on,
+/// with no answer that says: a read timeout, a connection broken before
+/// the reply was read, an error page or error from a server in trouble
+/// (5xx). A read-only action is retried after these; a state-changing one
+/// never is, and its error says the outcome is unknown.
+pub fn may_have_acted(err: &SdkError) -> bool {
+    match err {
+        SdkError::Timeout {
+            phase: TimeoutPhase::Read | TimeoutPhase::Total,
+            ..
+        }
+        | SdkError::Network { .. } => true,
+        SdkError::InvalidResponse { status, .. } => *status >= 500,
+        SdkError::Api { code, entry, .. } => {
+            !service_did_nothing(code) && entry.as_ref().is_some_and(|e| e.status >= 500)
+        }
         _ => false,
     }
+}
+
+/// Whether a call of `action` that failed with `err` may or may not have
+/// changed something: a state-changing action whose request may have
+/// been acted on (see [`may_have_acted`]). Checking (a `Query*` call)
+/// before doing it again is the caller's part.
+pub fn outcome_unknown(action: &str, err: &SdkError) -> bool {
+    !is_read_only(action) && may_have_acted(err)
 }
 
 /// The wait before retry number `retry` (1 for the first): the server's
@@ -223,6 +249,56 @@ mod tests {
             cause: "reset".into(),
         };
         assert!(!may_retry("BindAxb", &reset));
+        assert!(may_retry("QuerySubscriptionDetail", &reset));
+    }
+
+    #[test]
+    fn the_outcome_is_unknown_when_a_state_changing_request_may_have_acted() {
+        let reset = SdkError::Network {
+            action: "A".into(),
+            url: "u".into(),
+            cause: "reset".into(),
+        };
+        let html = SdkError::InvalidResponse {
+            action: "A".into(),
+            url: "u".into(),
+            status: 502,
+            cause: "html".into(),
+        };
+        for err in [
+            &reset,
+            &html,
+            &timeout(TimeoutPhase::Read),
+            &timeout(TimeoutPhase::Total),
+            &api("InternalError", 500, &[]),
+        ] {
+            assert!(outcome_unknown("BindAxb", err), "{err:?}");
+            assert!(!outcome_unknown("QuerySubscriptionDetail", err), "{err:?}");
+        }
+        let redirect = SdkError::Redirect {
+            action: "A".into(),
+            url: "u".into(),
+            status: 301,
+            location: None,
+        };
+        let proxy = SdkError::Proxy {
+            action: "A".into(),
+            url: "u".into(),
+            proxy: "http://p:1".into(),
+            cause: "refused".into(),
+        };
+        // Answered, or never sent: known.
+        for err in [
+            &redirect,
+            &proxy,
+            &timeout(TimeoutPhase::Connect),
+            &api("isv.BIND_CONFLICT", 400, &[]),
+            &api("ServiceUnavailable", 503, &[]),
+        ] {
+            assert!(!outcome_unknown("BindAxb", err), "{err:?}");
+        }
+        assert!(!may_retry("QuerySubscriptionDetail", &redirect));
+        assert!(may_retry("BindAxb", &proxy));
     }
 
     #[test]

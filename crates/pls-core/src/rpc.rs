@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::action::API_VERSION;
 use crate::config::Credentials;
 use crate::params::{first_letter_upper, PairSet, ParamValue};
+use crate::proxy::ProxyOptions;
 use crate::signer::{canonical_query, encoded_signature};
 
 /// Per-call options of the original (`options` argument), plus timeouts.
@@ -32,6 +33,8 @@ pub struct CallOptions {
     pub max_retries: Option<u32>,
     /// `options.headers`: replaces the default headers, as in the original.
     pub headers: Option<Vec<(String, String)>>,
+    /// `httpProxy`, `httpsProxy`, `noProxy` for this call, over the client's.
+    pub proxy: Option<Box<ProxyOptions>>,
 }
 
 impl Default for CallOptions {
@@ -45,6 +48,7 @@ impl Default for CallOptions {
             timeout: None,
             max_retries: None,
             headers: None,
+            proxy: None,
         }
     }
 }

@@ -134,3 +134,116 @@ pub fn config_for(url: &str) -> ClientConfig {
     };
     config
 }
+
+/// What a [`scripted`] server does with one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Answer with this status and body, keeping the connection open.
+    Answer(u16, &'static str),
+    /// Answer with this status and `Location` header, and an empty body.
+    Redirect(u16, &'static str),
+    /// Close the connection (FIN) instead of answering, as a server does
+    /// whose idle timer fired just as the request arrived.
+    Close,
+    /// Reset the connection (RST) instead of answering.
+    Reset,
+}
+
+/// One request a [`scripted`] server received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// Which connection (0 for the first accepted).
+    pub connection: usize,
+    /// Which request on that connection (0 for the first).
+    pub index: usize,
+    /// The request head.
+    pub head: String,
+    /// What the server did.
+    pub step: Step,
+}
+
+/// A keep-alive server whose `script(connection, index, head)` decides,
+/// per request, whether to answer, close or reset; every request is logged.
+pub async fn scripted<F>(script: F) -> (String, Arc<Mutex<Vec<Received>>>)
+where
+    F: Fn(usize, usize, &str) -> Step + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let script = Arc::new(script);
+    let recorder = log.clone();
+    tokio::spawn(async move {
+        for connection in 0.. {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let (script, recorder) = (script.clone(), recorder.clone());
+            tokio::spawn(async move {
+                let mut pending = Vec::new();
+                for index in 0.. {
+                    let mut buf = [0u8; 4096];
+                    let end = loop {
+                        if let Some(at) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break at + 4;
+                        }
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => pending.extend_from_slice(&buf[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&pending[..end]).into_owned();
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    while pending.len() < end + length {
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => pending.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    pending.drain(..end + length);
+                    let step = script(connection, index, &head);
+                    recorder.lock().unwrap().push(Received {
+                        connection,
+                        index,
+                        head,
+                        step,
+                    });
+                    let response = match step {
+                        Step::Answer(status, body) => format!(
+                            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        ),
+                        Step::Redirect(status, location) => format!(
+                            "HTTP/1.1 {status} X\r\nlocation: {location}\r\ncontent-length: 0\r\n\r\n"
+                        ),
+                        Step::Close | Step::Reset => String::new(),
+                    };
+                    match step {
+                        Step::Answer(..) | Step::Redirect(..) => {
+                            if socket.write_all(response.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                        Step::Close => {
+                            let _ = socket.shutdown().await;
+                            return;
+                        }
+                        Step::Reset => {
+                            // A zero linger turns the close into a reset.
+                            let _ = socket.set_zero_linger();
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (url, log)
+}

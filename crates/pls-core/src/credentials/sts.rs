@@ -16,6 +16,7 @@ use crate::params::PairSet;
 use crate::rpc::make_nonce;
 use crate::signer::{canonical_query, encoded_signature};
 use crate::timefmt::{parse_utc_ms, rpc_timestamp_now, unix_now_ms};
+use crate::transport::Transport;
 
 /// The STS API version.
 pub const STS_VERSION: &str = "2015-04-01";
@@ -46,7 +47,9 @@ pub fn default_session_name() -> String {
     format!("pls-core-{}", unix_now_ms())
 }
 
-/// One exchange of the chain's own (STS, metadata, URI) on the shared pool.
+/// One exchange of the chain's own (STS, metadata, URI) on the default
+/// transport: proxies from the environment, never for loopback or the
+/// metadata address.
 pub(crate) async fn exchange(
     what: &str,
     method: &str,
@@ -56,15 +59,15 @@ pub(crate) async fn exchange(
     connect_timeout: Duration,
     read_timeout: Duration,
 ) -> Result<Reply, SdkError> {
-    let client = http::shared_client(&[])?;
+    let transport = Transport::environment()?;
     http::send(
-        &client,
+        &transport,
         Exchange {
             action: what,
             method,
             url,
             headers: &headers,
-            body,
+            body: body.as_deref(),
             connect_timeout,
             read_timeout,
         },
