@@ -48,6 +48,6 @@ pub use error::{HttpEntry, SdkError, TimeoutPhase};
 pub use jsvalue::{classify_number, JsNumber};
 pub use mns::MnsReply;
 pub use params::ParamValue;
-pub use queue::{check_receive_args, decode_message_body, MessageType};
+pub use queue::{check_queue_name, check_receive_args, decode_message_body, MessageType};
 pub use response::Success;
 pub use rpc::{CallOptions, RpcRequest, SignedRequest};
