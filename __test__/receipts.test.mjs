@@ -6,7 +6,8 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
 import fs from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
@@ -620,4 +621,65 @@ test('the receipt typings compile and narrow a receipt by its type', (t) => {
   const result = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--esModuleInterop', '--types', 'node', '--module', 'commonjs', file], { encoding: 'utf8', cwd: root })
   fs.rmSync(dir, { recursive: true, force: true })
   assert.equal(result.status, 0, result.stdout + result.stderr)
+})
+
+test('examples: the receipts server gets the receipts of the call examples/lifecycle.js places', async () => {
+  const examples = path.join(root, 'examples')
+  // As examples/run-demo.js: examples/package.json maps @alicloud/pls-sdk to this package.
+  if (!fs.existsSync(path.join(examples, 'node_modules', '@alicloud', 'pls-sdk'))) {
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+    const linked = spawnSync(npm, ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', '--offline'], { cwd: examples, encoding: 'utf8' })
+    assert.equal(linked.status, 0, linked.stderr)
+  }
+  const demo = await startEmulator({ clock: CLOCK })
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pls-receipts-example-'))
+  const env = { ...process.env, PLS_ENDPOINT: demo.url, RECEIPTS_JOURNAL: path.join(dir, 'journal.jsonl') }
+  const server = spawn(process.execPath, [path.join(examples, 'receipts-server.js')], { cwd: examples, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  server.stdout.setEncoding('utf8').on('data', (d) => (out += d))
+  server.stderr.setEncoding('utf8').on('data', (d) => (out += d))
+  const exited = once(server, 'exit')
+  try {
+    await waitFor(() => out.includes('now pushes every receipt type here'), `the receipts server: ${out}`)
+    assert.equal((await demo.control('push')).push.SecretReport, out.match(/listening on (\S+)/)[1])
+    const lifecycle = spawnSync(process.execPath, [path.join(examples, 'lifecycle.js')], { cwd: examples, env, encoding: 'utf8', timeout: 30_000 })
+    assert.equal(lifecycle.status, 0, lifecycle.stdout + lifecycle.stderr)
+    assert.match(lifecycle.stdout, /3\. the call's receipts were pushed to http:/)
+    const callId = lifecycle.stdout.match(/\(call (\d+)\)/)[1]
+    await waitFor(() => out.includes('SecretRecording:'), `the receipts: ${out}`)
+    const lines = out.split('\n').filter((l) => l.includes(callId)).map((l) => l.split(':')[0])
+    assert.deepEqual(lines, ['SecretStartReport', 'SecretRingReport', 'SecretPickUpReport', 'SecretReport', 'SecretRecording'])
+    const journal = fs.readFileSync(env.RECEIPTS_JOURNAL, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    assert.deepEqual(journal.map((j) => j.type), lines, 'each receipt made durable before the answer')
+    server.kill('SIGTERM')
+    const [code] = await within(10_000, exited, 'the receipts server to stop')
+    assert.equal(code, 0, out)
+    assert.deepEqual((await demo.control('push')).push, {}, 'the receipts went back to their queues')
+  } finally {
+    if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL')
+    fs.rmSync(dir, { recursive: true, force: true })
+    await demo.stop()
+  }
+})
+
+test('pls-emulator --push TYPE=URL pushes that type; a malformed or refused --push exits non-zero', async () => {
+  const cli = path.join(root, 'bin', 'pls-emulator.js')
+  const child = spawn(process.execPath, [cli, '--clock', CLOCK, '--push', 'SecretReport=http://127.0.0.1:9/a', '--push', 'SecretRecording=http://127.0.0.1:9/b'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const exited = once(child, 'exit')
+  try {
+    const [line] = await within(15_000, once(child.stdout.setEncoding('utf8'), 'data'), 'the CLI URL')
+    const url = line.trim().split('\n')[0]
+    const listing = await (await fetch(`${url}/__emulator/push`)).json()
+    assert.deepEqual(listing.push, { SecretRecording: 'http://127.0.0.1:9/b', SecretReport: 'http://127.0.0.1:9/a' })
+    child.kill('SIGTERM')
+    assert.deepEqual(await within(10_000, exited, 'the CLI to stop'), [0, null])
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+  const malformed = spawnSync(process.execPath, [cli, '--push', 'SecretReport'], { encoding: 'utf8' })
+  assert.equal(malformed.status, 2)
+  assert.match(malformed.stderr, /--push takes TYPE=URL/)
+  const refused = spawnSync(process.execPath, [cli, '--push', 'SecretExceptionPhoneReport=http://127.0.0.1:9/'], { encoding: 'utf8' })
+  assert.equal(refused.status, 1)
+  assert.match(refused.stderr, /MNS only/)
 })
