@@ -97,14 +97,17 @@ test('the console shows SDK bindings live, places calls, shows receipts and expi
     assert.equal(PLSClient.decodeMessage(received.body).call_id, callId)
     await page.waitForSelector(`${receipt}[data-dequeue-count="1"][data-visible="false"]`, WAIT)
 
-    // A screenshot that is not blank: the right size, many colours, mostly not background.
+    // A screenshot that is not blank: the right size, many colours, and a
+    // first screen mostly not background (measured on the viewport, so the
+    // panels further down, which grow with the receipt types, do not dilute it).
     const png = await page.screenshot({ fullPage: true })
     const image = decodePng(png)
     assert.equal(image.width, 1360)
     assert.ok(image.height >= 1000, `height ${image.height}`)
-    const { colours, nonBackground } = colourStats(image)
+    const { colours } = colourStats(image)
     assert.ok(colours > 200, `only ${colours} distinct colours`)
-    assert.ok(nonBackground > 0.2, `only ${(nonBackground * 100).toFixed(1)}% of the pixels differ from the background`)
+    const { nonBackground } = colourStats(decodePng(await page.screenshot()))
+    assert.ok(nonBackground > 0.2, `only ${(nonBackground * 100).toFixed(1)}% of the first screen differs from the background`)
     fs.writeFileSync(path.join(profile, 'console.png'), png)
     if (process.env.PLS_CONSOLE_SCREENSHOT) fs.writeFileSync(process.env.PLS_CONSOLE_SCREENSHOT, png)
 
