@@ -273,41 +273,30 @@ fn start_report(f: &CallFacts) -> Value {
     })
 }
 
-/// SecretRingReport: when the callee's phone rings.
-fn ring_report(f: &CallFacts) -> Value {
-    json!({
-        "phone_no": f.phone_no,
-        "secret_no": f.secret_no,
-        "peer_no": f.peer_no,
-        "call_type": f.call_type,
-        "call_id": f.call_id,
-        "call_time": format_beijing(f.times.call),
-        "pool_key": f.pool_key,
-        "ring_time": format_beijing(f.times.ring),
-        "sub_id": f.sub_id,
-        "city": f.city,
-        "out_id": f.out_id,
-        "extension": f.extension,
-    })
-}
-
-/// SecretPickUpReport: when the callee answers.
-fn pick_up_report(f: &CallFacts) -> Value {
-    json!({
-        "phone_no": f.phone_no,
-        "secret_no": f.secret_no,
-        "peer_no": f.peer_no,
-        "call_type": f.call_type,
-        "call_id": f.call_id,
-        "call_time": format_beijing(f.times.call),
-        "pool_key": f.pool_key,
-        "ring_time": format_beijing(f.times.ring),
-        "start_time": format_beijing(f.times.start),
-        "sub_id": f.sub_id,
-        "city": f.city,
-        "out_id": f.out_id,
-        "extension": f.extension,
-    })
+/// SecretRingReport (when the callee's phone rings) or, with `answered`,
+/// SecretPickUpReport (when the callee answers): the same fields, and the
+/// answer's time in the second.
+fn progress_report(f: &CallFacts, answered: bool) -> Value {
+    let mut report = Map::new();
+    let mut put = |key: &str, value: Value| {
+        report.insert(key.to_string(), value);
+    };
+    put("phone_no", json!(f.phone_no));
+    put("secret_no", json!(f.secret_no));
+    put("peer_no", json!(f.peer_no));
+    put("call_type", json!(f.call_type));
+    put("call_id", json!(f.call_id));
+    put("call_time", json!(format_beijing(f.times.call)));
+    put("pool_key", json!(f.pool_key));
+    put("ring_time", json!(format_beijing(f.times.ring)));
+    if answered {
+        put("start_time", json!(format_beijing(f.times.start)));
+    }
+    put("sub_id", json!(f.sub_id));
+    put("city", json!(f.city));
+    put("out_id", json!(f.out_id));
+    put("extension", json!(f.extension));
+    Value::Object(report)
 }
 
 /// SecretReport: the call record once the call ended. The queue form has
@@ -392,10 +381,10 @@ fn asr_report(f: &CallFacts) -> Value {
 fn call_receipts(f: &CallFacts, recorded: bool, transcribed: Option<i64>) -> Vec<Receipt> {
     let mut receipts = vec![Receipt::now("SecretStartReport", start_report(f))];
     if f.times.rang {
-        receipts.push(Receipt::now("SecretRingReport", ring_report(f)));
+        receipts.push(Receipt::now("SecretRingReport", progress_report(f, false)));
     }
     if f.times.answered {
-        receipts.push(Receipt::now("SecretPickUpReport", pick_up_report(f)));
+        receipts.push(Receipt::now("SecretPickUpReport", progress_report(f, true)));
     }
     receipts.push(Receipt {
         message_type: "SecretReport",
@@ -454,6 +443,27 @@ fn restriction(route: &Route, caller: &str) -> Option<String> {
     barred.then(|| binding.call_restrict.clone())
 }
 
+/// The pool, SubsId and OutId of the binding that routed a call or an SMS;
+/// without one, X's own pool and no binding.
+fn binding_ids(app: &App, routed: &Route, secret_no: &str) -> (String, u64, String) {
+    match &routed.binding {
+        Some(b) => (
+            b.pool_key.clone(),
+            b.subs_id.parse::<u64>().unwrap_or(0),
+            b.out_id.clone(),
+        ),
+        None => (number_home(app, secret_no).0, 0, String::new()),
+    }
+}
+
+fn subs_id(routed: &Route) -> String {
+    routed
+        .binding
+        .as_ref()
+        .map(|b| b.subs_id.clone())
+        .unwrap_or_default()
+}
+
 fn log(app: &App, entry: Activity) {
     if let Ok(mut log) = app.activity.lock() {
         log.push(entry);
@@ -497,15 +507,8 @@ pub fn place_call(app: &Arc<App>, request: CallRequest) -> Result<Value, String>
         "{}",
         app.ids.next_u64() % 9_000_000_000_000_000 + 1_000_000_000_000_000
     );
-    let (home_pool, city) = number_home(app, &request.secret_no);
-    let (pool_key, sub_id, out_id) = match &routed.binding {
-        Some(b) => (
-            b.pool_key.clone(),
-            b.subs_id.parse::<u64>().unwrap_or(0),
-            b.out_id.clone(),
-        ),
-        None => (home_pool, 0, String::new()),
-    };
+    let city = number_home(app, &request.secret_no).1;
+    let (pool_key, sub_id, out_id) = binding_ids(app, &routed, &request.secret_no);
     let recorded = times.answered && routed.binding.as_ref().is_some_and(|b| b.need_record);
     let transcribed = recorded && routed.binding.as_ref().is_some_and(|b| b.asr_status);
     let recording_url = |suffix: &str| {
@@ -583,11 +586,7 @@ pub fn place_call(app: &Arc<App>, request: CallRequest) -> Result<Value, String>
             secret_no: request.secret_no.clone(),
             extension: facts.extension.clone(),
             to: routed.peer.clone(),
-            subs_id: routed
-                .binding
-                .as_ref()
-                .map(|b| b.subs_id.clone())
-                .unwrap_or_default(),
+            subs_id: subs_id(&routed),
             result: outcome.result().to_string(),
             call_id: call_id.clone(),
             duration_seconds: facts.duration_ms / 1000,
@@ -607,15 +606,7 @@ pub fn place_call(app: &Arc<App>, request: CallRequest) -> Result<Value, String>
 pub fn send_sms(app: &Arc<App>, request: SmsRequest) -> Value {
     let routed = route(app, &request.sender, &request.secret_no, None);
     let restricted = restriction(&routed, &request.sender);
-    let (home_pool, _) = number_home(app, &request.secret_no);
-    let (pool_key, sub_id, out_id) = match &routed.binding {
-        Some(b) => (
-            b.pool_key.clone(),
-            b.subs_id.parse::<u64>().unwrap_or(0),
-            b.out_id.clone(),
-        ),
-        None => (home_pool, 0, String::new()),
-    };
+    let (pool_key, sub_id, out_id) = binding_ids(app, &routed, &request.secret_no);
     // NORMAL when forwarded; SUBS_NOT_EXISTS without a binding;
     // CONTROL_DISABLE when the binding's one-way control bars the sender.
     let (intercept_type, delivered) = match (&routed.binding, &restricted) {
@@ -656,11 +647,7 @@ pub fn send_sms(app: &Arc<App>, request: SmsRequest) -> Value {
             } else {
                 String::new()
             },
-            subs_id: routed
-                .binding
-                .as_ref()
-                .map(|b| b.subs_id.clone())
-                .unwrap_or_default(),
+            subs_id: subs_id(&routed),
             result: if delivered {
                 "delivered"
             } else {
