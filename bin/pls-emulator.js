@@ -56,9 +56,6 @@ for (const setting of values.push || []) {
 
 startEmulator(options).then(
   (emu) => {
-    console.log(emu.url)
-    // stdout stays the bare URL for scripts; people get the console's address.
-    console.error(`pls-emulator: console at ${emu.url}/__emulator/`)
     // The server runs on the addon's threads; this keeps Node's loop alive.
     const keepAlive = setInterval(() => {}, 1 << 30)
     const shutdown = async () => {
@@ -66,8 +63,12 @@ startEmulator(options).then(
       await emu.stop()
       process.exit(0)
     }
+    // Before the URL is printed: whoever reads it may stop us at once.
     process.once('SIGINT', shutdown)
     process.once('SIGTERM', shutdown)
+    console.log(emu.url)
+    // stdout stays the bare URL for scripts; people get the console's address.
+    console.error(`pls-emulator: console at ${emu.url}/__emulator/`)
   },
   (err) => {
     console.error(`pls-emulator: ${err.message}`)
