@@ -21,8 +21,8 @@ declare namespace PLSNativeReceipts {
   /** 0 A calls B (phone_no calls peer_no), 1 the peer calls A, 4 intercepted. */
   type CallType = 0 | 1 | 4
 
-  /** SecretStartReport (呼叫发起时话单报告): a call reached X. */
-  interface SecretStartReport {
+  /** The fields SecretStartReport and SecretReport share. */
+  interface CallReceipt {
     pool_key: string
     /** The binding (SubsId). */
     sub_id: number | string
@@ -42,14 +42,18 @@ declare namespace PLSNativeReceipts {
     /** X's city. */
     city?: string
     partner_key?: string
-    /** The record's id. */
-    id?: string
     /** 0 connected, 1 blacklist, 2 no binding, 3 call restriction, 4 other. */
     unconnected_cause?: number
     /** The connection stage, e.g. 'CONTINUE' (put through) or 'IVR'. */
     control_type?: string
     /** 'NO_SUBS_EXIST' when no binding routes the call. */
     control_msg?: string
+  }
+
+  /** SecretStartReport (呼叫发起时话单报告): a call reached X. */
+  interface SecretStartReport extends CallReceipt {
+    /** The record's id. */
+    id?: string
   }
 
   /** SecretRingReport (呼叫响铃时报告): the callee's phone rings. Some carriers only. */
@@ -76,16 +80,7 @@ declare namespace PLSNativeReceipts {
   }
 
   /** SecretReport (呼叫结束后话单报告): the call record, once the call ended. */
-  interface SecretReport {
-    pool_key: string
-    sub_id: number | string
-    call_id: string
-    phone_no: string
-    secret_no: string
-    peer_no: string
-    called_display_no: string
-    call_type: CallType
-    call_time: string
+  interface SecretReport extends CallReceipt {
     /** Answered (billing starts); release_time when never answered. */
     start_time: string
     /** The callee's side dialled; call_time when never dialled. */
@@ -102,17 +97,10 @@ declare namespace PLSNativeReceipts {
     release_dir: number
     /** Q.850 cause: 16 normal clearing, 17 busy, 19 no answer, 21 rejected, 31 normal unspecified, ... */
     release_cause: number
-    /** 0 connected, 1 blacklist, 2 no binding, 3 call restriction, 4 other. */
-    unconnected_cause?: number
     /** The recording, when the binding records calls. */
     record_url?: string
     ring_record_url?: string
-    out_id?: string
     id?: number | string
-    partner_key?: string
-    city?: string
-    control_type?: string
-    control_msg?: string
   }
 
   /** SecretRecording (录音状态报告): a call's recording is ready. */
