@@ -238,6 +238,7 @@ async function readReceipts(req, body, limit, deadline) {
   if (value === undefined || typeof value === 'string' || Buffer.isBuffer(value) || value instanceof Uint8Array) {
     let bytes
     if (value === undefined) {
+      if (req.readableEnded) throw new Refusal(400, 'the body was read by an earlier middleware that did not keep it in req.body')
       const declared = Number(req.headers['content-length'])
       if (declared > limit) throw new Refusal(413, `the body is larger than ${limit} bytes`)
       bytes = await readStream(req, limit, deadline)

@@ -370,6 +370,9 @@ test('the listener works behind body parsers (Express req.body, Fastify request/
       } else if (req.url === '/raw') {
         req.body = Buffer.from(raw)
         listener(req, res)
+      } else if (req.url === '/lost') {
+        // A middleware read the stream and kept nothing: refused at once, not waited for.
+        listener(req, res)
       } else {
         // Fastify: (request, reply), the Node objects as .raw.
         let hijacked = false
@@ -392,6 +395,10 @@ test('the listener works behind body parsers (Express req.body, Fastify request/
       ['SecretReport', 'big/fastify'],
     ])
     assert.equal(seen[1][1].sub_id, '12345678901234567890', 'an integer beyond 2^53 keeps every digit')
+    const lost = await fetch(`${base}/lost`, { method: 'POST', body: text })
+    assert.equal(lost.status, 400)
+    assert.match((await lost.json()).msg, /earlier middleware/)
+    assert.equal(seen.length, 3)
   } finally {
     server.closeAllConnections()
     await new Promise((resolve) => server.close(resolve))

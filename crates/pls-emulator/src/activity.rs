@@ -84,7 +84,7 @@ pub struct PushAttempt {
     pub next_attempt_at: Option<String>,
     /// True for the second push of a batch sent twice (the `pushTwice` fault).
     pub duplicate: bool,
-    /// The JSON array that was pushed.
+    /// The JSON array that was pushed (null when over 32 KiB).
     pub body: serde_json::Value,
 }
 

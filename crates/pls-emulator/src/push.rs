@@ -35,6 +35,9 @@ pub const RETRY_DELAYS_MS: [i64; 3] = [60_000, 300_000, 600_000];
 pub const MAX_BATCH: usize = 100;
 /// The most of a receiver's answer that is read.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
+/// The largest pushed body the log keeps (so a thousand entries of full
+/// batches cannot grow the emulator's memory without bound).
+const MAX_LOGGED_BODY_BYTES: usize = 32 * 1024;
 const MAX_TIMEOUT_MS: u64 = 60_000;
 
 /// Callback URLs by receipt type, and the answer limit.
@@ -454,6 +457,11 @@ async fn attempt(app: &Arc<App>, mut batch: Batch) {
         return;
     }
     let last = answers.len() - 1;
+    let logged_body = if text.len() <= MAX_LOGGED_BODY_BYTES {
+        body
+    } else {
+        Value::Null
+    };
     if let Ok(mut log) = app.activity.lock() {
         for (index, answer) in answers.into_iter().enumerate() {
             // A failed copy of a batch whose other copy was delivered is
@@ -480,7 +488,7 @@ async fn attempt(app: &Arc<App>, mut batch: Batch) {
                 elapsed_ms: answer.elapsed_ms,
                 next_attempt_at: retry_at.filter(|_| index == last).map(format_beijing),
                 duplicate: index > 0,
-                body: body.clone(),
+                body: logged_body.clone(),
             });
         }
     }
