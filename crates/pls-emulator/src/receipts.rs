@@ -684,6 +684,9 @@ impl NumberChange {
         action: &str,
         params: &crate::params::Params,
     ) -> Option<Self> {
+        if !matches!(action, "BuySecretNo" | "ReleaseSecretNo") {
+            return None;
+        }
         let pool_key = params.get("PoolKey")?.to_string();
         match action {
             "BuySecretNo" => Some(NumberChange {
