@@ -14,6 +14,14 @@ export interface EmulatorOptions {
   account?: string
   /** Benchmark mode: checks signatures, keeps no state. */
   stateless?: boolean
+  /**
+   * Receipt types pushed over HTTP to a callback URL instead of queued, e.g.
+   * `{ SecretReport: 'http://127.0.0.1:3000/receipts' }` (null: queued, the
+   * default). Every type but SecretExceptionPhoneReport can be pushed.
+   */
+  push?: { [type: string]: string | null }
+  /** How long a push waits for the receiver's answer, ms (default 700, the service's limit). */
+  pushTimeoutMs?: number
 }
 
 export interface RunningEmulator {

@@ -9,7 +9,8 @@ const native = require('./native.js')
 /**
  * Starts an emulator. Options (all optional): host, port, keys
  * ([{accessKeyId, accessKeySecret}]), pools ([{poolKey, numbers: [{number, city}]}]),
- * clock ('YYYY-MM-DD HH:mm:ss', Beijing time), account, stateless.
+ * clock ('YYYY-MM-DD HH:mm:ss', Beijing time), account, stateless,
+ * push ({ SecretReport: 'http://...' }: receipt types pushed, not queued), pushTimeoutMs.
  */
 async function startEmulator(options = {}) {
   const handle = await native.startEmulator(JSON.stringify(options))

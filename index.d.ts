@@ -5,6 +5,7 @@
 // The request and response types of every action, and the methods beyond the
 // original nine, are generated from the API description into api.d.ts.
 /// <reference path="./api.d.ts" />
+/// <reference path="./receipts.d.ts" />
 
 declare namespace PLSClient {
   /** Constructor options. */
@@ -311,6 +312,12 @@ declare namespace PLSClient {
   /** 0 SecretReport (call receipt), 1 SecretRecording, 2 SecretSmsIntercept. */
   type MessageTypeIndex = 0 | 1 | 2
 
+  /** pls-native: every receipt type, each with its queue (Alicom-Queue-<account>-<type>). */
+  type ReceiptType = PLSNativeReceipts.ReceiptType
+
+  /** receiveMsg's `type`: the original's number, or (pls-native) any receipt type by name. */
+  type MessageTypeArg = MessageTypeIndex | ReceiptType
+
   /** The Message element's children, all strings. */
   interface MessageBody {
     MessageId: string
@@ -331,62 +338,28 @@ declare namespace PLSClient {
     body: MessageBody
   }
 
-  /** A call receipt (呼叫状态回执), type 0. */
-  interface SecretReport {
-    pool_key: string
-    sub_id: number | string
-    call_id: string
-    phone_no: string
-    secret_no: string
-    peer_no: string
-    called_display_no: string
-    /** 0 A→B, 1 B→A, 4 intercepted. */
-    call_type: number
-    call_time: string
-    start_time: string
-    call_out_time: string
-    ring_time: string
-    free_ring_time: string
-    release_time: string
-    sms_number: number
-    release_dir: number
-    release_cause: number
-    unconnected_cause: number
-    record_url?: string
-    ring_record_url?: string
-    out_id?: string
-  }
+  /** A call receipt (呼叫结束后话单报告), type 0. */
+  type SecretReport = PLSNativeReceipts.SecretReport
 
   /** A recording is ready (录音状态报告), type 1. */
-  interface SecretRecording {
-    pool_key: string
-    sub_id: number | string
-    call_id: string
-    /** ms since the epoch. */
-    call_time: number | string
-    out_id?: string
-  }
+  type SecretRecording = PLSNativeReceipts.SecretRecording
 
   /** An SMS to X (短信内容报告), type 2. */
-  interface SecretSmsIntercept {
-    id: number | string
-    pool_key: string
-    sub_id: number | string
-    sms_type: number
-    send_no: string
-    secret_no: string
-    receive_no: string
-    sms_content: string
-    sms_sign: string
-    status: number
-    sms_intercept_type: number
-    call_id: string
-    code: string
-    start_time: string
-    out_id?: string
-  }
+  type SecretSmsIntercept = PLSNativeReceipts.SecretSmsIntercept
 
-  type QueueMessage = SecretReport | SecretRecording | SecretSmsIntercept
+  /** pls-native: the receipt of each type, and any receipt. */
+  type ReceiptMap = PLSNativeReceipts.ReceiptMap
+  type Receipt = PLSNativeReceipts.Receipt
+
+  /** What a queue message decodes to. */
+  type QueueMessage = Receipt
+
+  /** pls-native: receiptListener's handler, options and result. */
+  type ReceiptHandler = PLSNativeReceipts.ReceiptHandler
+  type ReceiptContext = PLSNativeReceipts.ReceiptContext
+  type ReceiptListenerOptions = PLSNativeReceipts.ReceiptListenerOptions
+  type ReceiptListener = PLSNativeReceipts.ReceiptListener
+  type ReceiptStore = PLSNativeReceipts.ReceiptStore
 
   interface ConsumeOptions {
     /** Long-poll wait per receive, seconds (max 30). Default 10. */
@@ -435,13 +408,19 @@ declare class PLSClient {
   updateSubscription(params: PLSClient.UpdateSubscriptionParams, options?: PLSClient.CallOptions): Promise<PLSClient.BaseResult>
   /** pls-native: any other dyplsapi action of version 2017-05-25, same signing and result rules. */
   request(action: string, params?: PLSClient.CommonParams, options?: PLSClient.CallOptions): Promise<PLSClient.BaseResult>
-  /** Long-polls a queue: rejects with name 'MNSMessageNotExistError' when it stays empty. */
-  receiveMsg(type: PLSClient.MessageTypeIndex, queueName: string, waitSeconds?: number, isDel?: boolean, options?: PLSClient.QueueCallOptions): Promise<PLSClient.ReceiveResult>
+  /** Long-polls a queue: rejects with name 'MNSMessageNotExistError' when it stays empty. `type` 0, 1, 2 or (pls-native) a receipt type's name. */
+  receiveMsg(type: PLSClient.MessageTypeArg, queueName: string, waitSeconds?: number, isDel?: boolean, options?: PLSClient.QueueCallOptions): Promise<PLSClient.ReceiveResult>
   /** pls-native: deletes a received message by its ReceiptHandle. */
-  deleteMsg(type: PLSClient.MessageTypeIndex, queueName: string, receiptHandle: string, options?: PLSClient.QueueCallOptions): Promise<void>
+  deleteMsg(type: PLSClient.MessageTypeArg, queueName: string, receiptHandle: string, options?: PLSClient.QueueCallOptions): Promise<void>
   /** pls-native: an at-least-once consumer loop; resolves with counts after `signal` aborts. */
+  consume<K extends PLSClient.ReceiptType>(
+    type: K,
+    queueName: string,
+    handler: (message: PLSClient.ReceiptMap[K], body: PLSClient.MessageBody) => unknown | Promise<unknown>,
+    options?: PLSClient.ConsumeOptions,
+  ): Promise<PLSClient.ConsumeStats>
   consume<T = PLSClient.QueueMessage>(
-    type: PLSClient.MessageTypeIndex,
+    type: PLSClient.MessageTypeArg,
     queueName: string,
     handler: (message: T, body: PLSClient.MessageBody) => unknown | Promise<unknown>,
     options?: PLSClient.ConsumeOptions,
@@ -452,5 +431,30 @@ declare class PLSClient {
 
 /** One typed method per dyplsapi action beyond the original nine (see api.d.ts). */
 interface PLSClient extends PLSNativeApi.Methods<PLSClient.CallOptions> {}
+
+/** pls-native: receipts pushed over HTTP (see receipts.d.ts); also named exports. */
+declare namespace PLSClient {
+  /**
+   * A listener for receipts pushed over HTTP: answers {"code":0,"msg":"成功"}
+   * once every handler resolved within `timeoutMs`, 5xx otherwise (the
+   * service pushes again), 400/405/413 for requests that are no push.
+   */
+  function receiptListener(handler: ReceiptHandler, options?: ReceiptListenerOptions): ReceiptListener
+  /** The type of a receipt, told by its fields. */
+  function classifyReceipt(receipt: unknown): ReceiptType | undefined
+  /** A receipt's de-duplication key: its type and natural ids (e.g. 'SecretReport:<call_id>'). */
+  function receiptKey(receipt: Record<string, unknown>, type: ReceiptType | undefined): string
+  /** The default store: keys in memory for their TTL, at most `maxKeys` (default 100000). */
+  class MemoryReceiptStore implements PLSNativeReceipts.CheckThenAddStore, PLSNativeReceipts.ClaimStore {
+    constructor(options?: { maxKeys?: number })
+    readonly size: number
+    has(key: string): boolean
+    add(key: string, ttlMs: number): void
+    setIfAbsent(key: string, ttlMs: number): boolean
+    delete(key: string): boolean
+  }
+  /** Every receipt type. */
+  const RECEIPT_TYPES: readonly ReceiptType[]
+}
 
 export = PLSClient

@@ -118,3 +118,12 @@ PLSClient.prototype.consume = async function consume(type, queueName, handler, o
 require('./observe.js').instrument(PLSClient, native.clientHosts, native.clientProxy)
 
 module.exports = PLSClient
+
+// Receipts pushed over HTTP (receipts.js): statics of the class, assigned
+// through module.exports so ESM can also `import { receiptListener }`.
+const receipts = require('./receipts.js')
+module.exports.receiptListener = receipts.receiptListener
+module.exports.classifyReceipt = receipts.classifyReceipt
+module.exports.receiptKey = receipts.receiptKey
+module.exports.MemoryReceiptStore = receipts.MemoryReceiptStore
+module.exports.RECEIPT_TYPES = receipts.RECEIPT_TYPES

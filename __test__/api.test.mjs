@@ -113,7 +113,10 @@ test('AXG: groups, binds, batch binds, and calls from the group', async () => {
   const bound = await client.bindAxg({ PoolKey: POOL, PhoneNoA: '13800000010', GroupId, Expiration: LATER })
   const x = bound.SecretBindDTO.SecretNo
   const placed = await call(x, '13900000003')
-  assert.equal(placed.report.peer_no, '13800000010')
+  // As the service reports it: phone_no is A, peer_no the group member,
+  // call_type 1 says the peer called A.
+  assert.equal(placed.report.phone_no, '13800000010')
+  assert.equal(placed.report.peer_no, '13900000003')
   assert.equal(placed.report.call_type, 1)
   const outsider = await call(x, '13500000000')
   assert.equal(outsider.report.call_type, 4)
@@ -161,7 +164,8 @@ test('blacklist: a refused call says so in its receipt', async () => {
   const refused = await call(x, '13800000030')
   assert.equal(refused.report.unconnected_cause, 1)
   assert.equal(refused.report.call_type, 4)
-  assert.equal(refused.report.control_type, 'BLACKLIST')
+  assert.equal(refused.report.control_type, 'REJECT')
+  assert.equal(refused.report.control_msg, 'POINT_TO_POINT_BLACK 13800000030:13800000031')
   const allowed = await call(x, '13800000031')
   assert.equal(allowed.report.unconnected_cause, 0, 'the other direction is open')
   await client.deleteSecretBlacklist({ PoolKey: POOL, BlackType: 'POINT_TO_POINT_BLACK', BlackNo: '13800000030:13800000031' })
@@ -235,7 +239,8 @@ test('700 variants: AXB and GXB bindings, update and unbind', async () => {
   await client.updateSubs700({ PoolKey: POOL, SubsId, TelX: SecretNo, OperateType: 'updateExpire', Expiration: '2018-08-06 12:00:00' })
   await client.unbindSubs700({ PoolKey: POOL, SubsId, TelX: SecretNo })
   const gxb = await client.bindGxb700({ PoolKey: POOL, TelB: '13800000072', Expiration: LATER })
-  assert.equal((await call(gxb.Data.SecretNo, '13500000072')).report.peer_no, '13800000072')
+  const reached = (await call(gxb.Data.SecretNo, '13500000072')).report
+  assert.deepEqual([reached.phone_no, reached.peer_no, reached.call_type], ['13800000072', '13500000072', 1])
 })
 
 test('pick-up waybills and A-number reports', async () => {

@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import fs from 'node:fs'
+import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { decodePng, colourStats } from './support/png.mjs'
@@ -36,6 +37,7 @@ test('the console shows SDK bindings live, places calls, shows receipts and expi
   const { chromium } = require('playwright-core')
   const emu = await startEmulator({ clock: '2018-08-01 00:00:00' })
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'pls-console-'))
+  const servers = []
   let context
   try {
     context = await chromium.launchPersistentContext(profile, {
@@ -95,16 +97,51 @@ test('the console shows SDK bindings live, places calls, shows receipts and expi
     assert.equal(PLSClient.decodeMessage(received.body).call_id, callId)
     await page.waitForSelector(`${receipt}[data-dequeue-count="1"][data-visible="false"]`, WAIT)
 
-    // A screenshot that is not blank: the right size, many colours, mostly not background.
+    // A screenshot that is not blank: the right size, many colours, and a
+    // first screen mostly not background (measured on the viewport, so the
+    // panels further down, which grow with the receipt types, do not dilute it).
     const png = await page.screenshot({ fullPage: true })
     const image = decodePng(png)
     assert.equal(image.width, 1360)
     assert.ok(image.height >= 1000, `height ${image.height}`)
-    const { colours, nonBackground } = colourStats(image)
+    const { colours } = colourStats(image)
     assert.ok(colours > 200, `only ${colours} distinct colours`)
-    assert.ok(nonBackground > 0.2, `only ${(nonBackground * 100).toFixed(1)}% of the pixels differ from the background`)
+    const { nonBackground } = colourStats(decodePng(await page.screenshot()))
+    assert.ok(nonBackground > 0.2, `only ${(nonBackground * 100).toFixed(1)}% of the first screen differs from the background`)
     fs.writeFileSync(path.join(profile, 'console.png'), png)
     if (process.env.PLS_CONSOLE_SCREENSHOT) fs.writeFileSync(process.env.PLS_CONSOLE_SCREENSHOT, png)
+
+    // Call receipts pushed to an app instead: the first push fails, the
+    // retry after the clock moves on is delivered; both show in the panel.
+    const handled = []
+    let failFirst = true
+    const app = http.createServer(PLSClient.receiptListener((r, type) => {
+      if (failFirst) {
+        failFirst = false
+        throw new Error('not ready')
+      }
+      handled.push([type, r.call_id])
+    }))
+    await new Promise((resolve) => app.listen(0, '127.0.0.1', resolve))
+    servers.push(app)
+    const hook = `http://127.0.0.1:${app.address().port}/receipts`
+    await page.selectOption('#push-form select[name="type"]', 'SecretReport')
+    await page.fill('#push-form input[name="url"]', hook)
+    await page.click('#push-form button[type="submit"]')
+    await page.waitForSelector('#push-settings [data-push-type="SecretReport"]', WAIT)
+    await page.click('#call-form button[type="submit"]')
+    await page.waitForFunction((id) => {
+      const result = document.querySelector('#call-result')
+      return result && result.dataset.callId && result.dataset.callId !== id
+    }, callId, WAIT)
+    const pushedCall = await page.getAttribute('#call-result', 'data-call-id')
+    const pushRow = `#pushes tr[data-type="SecretReport"][data-call-id="${pushedCall}"]`
+    await page.waitForSelector(`${pushRow}[data-outcome="failed"][data-attempt="1"]`, WAIT)
+    assert.match(await page.textContent(`${pushRow}[data-attempt="1"]`), /HTTP 500/)
+    await page.click('[data-advance="3600"]')
+    await page.waitForSelector(`${pushRow}[data-outcome="delivered"][data-attempt="2"]`, WAIT)
+    assert.deepEqual(handled, [['SecretReport', pushedCall]])
+    assert.equal(await page.$(`#log tr[data-kind="push"]`), null, 'pushes have their own panel')
 
     // Past the expiry on the business clock, the binding shows as expired.
     await page.fill('#clock-set-form input[name="now"]', '2018-08-06 00:00:00')
@@ -140,6 +177,10 @@ test('the console shows SDK bindings live, places calls, shows receipts and expi
     assert.deepEqual(pageErrors, [], 'no script errors on the page')
   } finally {
     if (context) await context.close()
+    for (const server of servers) {
+      server.closeAllConnections()
+      server.close()
+    }
     fs.rmSync(profile, { recursive: true, force: true })
     await emu.stop()
   }

@@ -3,11 +3,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
-import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { typecheck } from './support/typescript.mjs'
 
 const require = createRequire(import.meta.url)
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -40,37 +39,19 @@ test('method names become distinct snake-case Rust names', () => {
 })
 
 test('the typings compile and type the generated methods', (t) => {
-  let tsc
-  try {
-    tsc = require.resolve('typescript/bin/tsc')
-  } catch {
-    t.skip('typescript is not installed')
-    return
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pls-types-'))
-  const file = path.join(dir, 'use.ts')
-  fs.writeFileSync(
-    file,
-    [
-      `import PLSClient = require(${JSON.stringify(path.join(root, 'index.js'))})`,
-      `const c = new PLSClient({ accessKeyId: 'a', secretAccessKey: 'b' })`,
-      `async function f(): Promise<string | undefined> {`,
-      `  const r = await c.bindAxg({ PhoneNoA: '1', GroupId: 1, Expiration: 'e' }, { method: 'POST' })`,
-      `  const s = await c.querySecretNoRemain({ City: 'c', SpecId: 1 })`,
-      `  const n: number | undefined = s.SecretRemainDTO?.Amount`,
-      `  void n`,
-      `  return r.SecretBindDTO?.SecretNo`,
-      `}`,
-      `void f`,
-      `// @ts-expect-error GroupId is required`,
-      `void c.bindAxg({ PhoneNoA: '1', Expiration: 'e' })`,
-      ``,
-    ].join('\n'),
-  )
-  const result = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--esModuleInterop', '--types', 'node', '--module', 'commonjs', file], {
-    encoding: 'utf8',
-    cwd: root,
-  })
-  fs.rmSync(dir, { recursive: true, force: true })
-  assert.equal(result.status, 0, result.stdout + result.stderr)
+  const result = typecheck(t, [
+    `import PLSClient = require(${JSON.stringify(path.join(root, 'index.js'))})`,
+    `const c = new PLSClient({ accessKeyId: 'a', secretAccessKey: 'b' })`,
+    `async function f(): Promise<string | undefined> {`,
+    `  const r = await c.bindAxg({ PhoneNoA: '1', GroupId: 1, Expiration: 'e' }, { method: 'POST' })`,
+    `  const s = await c.querySecretNoRemain({ City: 'c', SpecId: 1 })`,
+    `  const n: number | undefined = s.SecretRemainDTO?.Amount`,
+    `  void n`,
+    `  return r.SecretBindDTO?.SecretNo`,
+    `}`,
+    `void f`,
+    `// @ts-expect-error GroupId is required`,
+    `void c.bindAxg({ PhoneNoA: '1', Expiration: 'e' })`,
+  ], root)
+  if (result) assert.equal(result.status, 0, result.output)
 })

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // pls-emulator [--port N] [--host H] [--clock "YYYY-MM-DD HH:mm:ss"] [--account ID] [--stateless]
+//              [--push TYPE=URL ...]
 // Prints the base URL as the first stdout line, then serves until SIGINT/SIGTERM.
 'use strict'
 const { parseArgs } = require('node:util')
 const { startEmulator } = require('../emulator.js')
 
-const usage = 'usage: pls-emulator [--port N] [--host H] [--clock "YYYY-MM-DD HH:mm:ss"] [--account ID] [--stateless]'
+const usage =
+  'usage: pls-emulator [--port N] [--host H] [--clock "YYYY-MM-DD HH:mm:ss"] [--account ID] [--stateless]\n' +
+  '                    [--push TYPE=URL ...]  (push receipts of TYPE, e.g. SecretReport, to URL instead of queuing them)'
 
 let values
 try {
@@ -16,6 +19,7 @@ try {
       clock: { type: 'string' },
       account: { type: 'string' },
       stateless: { type: 'boolean' },
+      push: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   }))
@@ -41,12 +45,17 @@ for (const key of ['host', 'clock', 'account']) {
   if (values[key] !== undefined) options[key] = values[key]
 }
 if (values.stateless) options.stateless = true
+for (const setting of values.push || []) {
+  const at = setting.indexOf('=')
+  if (at <= 0 || at === setting.length - 1) {
+    console.error(`--push takes TYPE=URL, got ${JSON.stringify(setting)}\n${usage}`)
+    process.exit(2)
+  }
+  options.push = { ...options.push, [setting.slice(0, at)]: setting.slice(at + 1) }
+}
 
 startEmulator(options).then(
   (emu) => {
-    console.log(emu.url)
-    // stdout stays the bare URL for scripts; people get the console's address.
-    console.error(`pls-emulator: console at ${emu.url}/__emulator/`)
     // The server runs on the addon's threads; this keeps Node's loop alive.
     const keepAlive = setInterval(() => {}, 1 << 30)
     const shutdown = async () => {
@@ -54,8 +63,12 @@ startEmulator(options).then(
       await emu.stop()
       process.exit(0)
     }
+    // Before the URL is printed: whoever reads it may stop us at once.
     process.once('SIGINT', shutdown)
     process.once('SIGTERM', shutdown)
+    console.log(emu.url)
+    // stdout stays the bare URL for scripts; people get the console's address.
+    console.error(`pls-emulator: console at ${emu.url}/__emulator/`)
   },
   (err) => {
     console.error(`pls-emulator: ${err.message}`)

@@ -1,6 +1,7 @@
 // A binding's whole life against the emulator (PLS_ENDPOINT): bind A and B
-// to X, A calls X (routed to B), read the call receipt from the queue,
-// extend the binding, look at it, unbind.
+// to X, A calls X (routed to B), read the call receipt from the queue (or
+// see it pushed to examples/receipts-server.js), extend the binding, look
+// at it, unbind.
 'use strict'
 const PLSClient = require('@alicloud/pls-sdk')
 
@@ -34,9 +35,16 @@ async function main() {
   const call = await control('calls', { caller: A, secretNo: SecretNo, durationSeconds: 42 })
   console.log(`2. A called X; the service routed it to B (call ${call.call_id || call.callId})`)
 
-  const reply = await client.receiveMsg(0, queueName, 5, true)
-  const receipt = PLSClient.decodeMessage(reply.body)
-  console.log(`3. receipt from ${queueName}: ${receipt.phone_no} -> ${receipt.peer_no} via ${receipt.secret_no}, released ${receipt.release_time}`)
+  // The call's receipt is on its queue, unless a receipts server (such as
+  // examples/receipts-server.js) had it pushed there instead.
+  const pushedTo = ((await control('push')).push || {}).SecretReport
+  if (pushedTo) {
+    console.log(`3. the call's receipts were pushed to ${pushedTo}`)
+  } else {
+    const reply = await client.receiveMsg(0, queueName, 5, true)
+    const receipt = PLSClient.decodeMessage(reply.body)
+    console.log(`3. receipt from ${queueName}: ${receipt.phone_no} -> ${receipt.peer_no} via ${receipt.secret_no}, released ${receipt.release_time}`)
+  }
 
   await client.updateSubscription({ PoolKey, SubsId, PhoneNoX: SecretNo, OperateType: 'updateExpire', Expiration: '2018-08-10 12:00:00' })
   const detail = await client.querySubscriptionDetail({ PoolKey, SubsId, PhoneNoX: SecretNo })

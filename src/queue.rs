@@ -7,7 +7,7 @@ use std::sync::Arc;
 use napi::sys::{napi_env, napi_value};
 use napi::{Env, Result};
 
-use pls_core::{MnsReply, PlsClient, SdkError};
+use pls_core::{MessageType, MnsReply, PlsClient, SdkError};
 
 use crate::abort::Signal;
 use crate::completion::{self, Settlement};
@@ -44,9 +44,10 @@ fn reply_to_js(env: napi_env, reply: &MnsReply) -> Result<napi_value> {
 
 /// `receiveMsg`'s arguments read as the original reads them: `type` indexes
 /// the list of message types (so `'1'` works), `waitSeconds` defaults to 10
-/// and 0 means no wait parameter, `isDel` by truthiness.
+/// and 0 means no wait parameter, `isDel` by truthiness. Beyond it, `type`
+/// may also name any receipt type (`'SecretStartReport'`, ...).
 pub struct ReceiveArgs {
-    msg_type: u32,
+    kind: std::result::Result<MessageType, SdkError>,
     queue_name: String,
     wait_seconds: u32,
     delete: bool,
@@ -70,13 +71,7 @@ impl ReceiveArgs {
                     .unwrap_or(f64::NAN),
             })
         };
-        let kind = number(msg_type)?;
-        // Out of range stays out of range (u32::MAX), so the core names it.
-        let msg_type = if kind.fract() == 0.0 && (0.0..3.0).contains(&kind) {
-            kind as u32
-        } else {
-            u32::MAX
-        };
+        let kind = read_type(env, msg_type)?;
         let wait_seconds = match wait_seconds {
             Some(value) if !js::is_nullish(env, value)? => {
                 let wait = number(value)?;
@@ -93,22 +88,48 @@ impl ReceiveArgs {
             None => false,
         };
         Ok(ReceiveArgs {
-            msg_type,
+            kind,
             queue_name: js::to_string(env, queue_name)?,
             wait_seconds,
             delete,
         })
     }
-}
 
-impl ReceiveArgs {
     /// The core's checks of type and queue name, without any request; a
     /// failure is thrown as the Error a call would reject with.
     pub fn check(&self, env: napi_env) -> Result<()> {
-        pls_core::check_receive_args(self.msg_type, &self.queue_name)
-            .map(|_| ())
-            .map_err(|err| errors::rejection(env, &err))
+        if let Err(err) = &self.kind {
+            return Err(errors::rejection(env, err));
+        }
+        pls_core::check_queue_name(&self.queue_name).map_err(|err| errors::rejection(env, &err))
     }
+}
+
+/// A type number as the original reads it (`'1'` is 1; out of range stays
+/// out of range, as u32::MAX, so the core names it), or a type's name.
+fn read_type(
+    env: napi_env,
+    value: napi_value,
+) -> Result<std::result::Result<MessageType, SdkError>> {
+    let number = match js::number(env, value)? {
+        Some(n) => n,
+        None => {
+            let text = js::to_string(env, value)?;
+            match text.trim().parse::<f64>() {
+                Ok(n) => n,
+                Err(_) if js::type_of(env, value)? == napi::sys::ValueType::napi_string => {
+                    return Ok(MessageType::from_name(&text));
+                }
+                Err(_) => f64::NAN,
+            }
+        }
+    };
+    let index = if number.fract() == 0.0 && (0.0..3.0).contains(&number) {
+        number as u32
+    } else {
+        u32::MAX
+    };
+    Ok(MessageType::from_number(index))
 }
 
 /// Long-polls the queue of the message type; deletes the message first when asked.
@@ -122,16 +143,12 @@ pub fn receive(
     credentials: Option<PendingCredentials>,
 ) -> Result<Resolved> {
     let work = async move {
+        let kind = args.kind?;
         if let Some(credentials) = credentials {
             credentials.wait().await?;
         }
         client
-            .receive_msg(
-                args.msg_type,
-                &args.queue_name,
-                args.wait_seconds,
-                args.delete,
-            )
+            .receive_message(kind, &args.queue_name, args.wait_seconds, args.delete)
             .await
     };
     spawn_cancellable(env.raw(), "ReceiveMessage", work, signal, |env, reply| {
@@ -149,7 +166,7 @@ pub fn delete(
 ) -> Result<Resolved> {
     let work = async move {
         client
-            .delete_msg(args.msg_type, &args.queue_name, &receipt_handle)
+            .delete_message(args.kind?, &args.queue_name, &receipt_handle)
             .await
     };
     spawn_cancellable(env.raw(), "DeleteMessage", work, signal, |env, ()| {

@@ -85,7 +85,7 @@ export const FAMILY_CHECKS = {
     allOk(steps, 'blacklist')
     const report = steps.find((s) => s.action === 'call').report
     assert.equal(report.unconnected_cause, 1, 'the blacklisted call is refused')
-    assert.equal(report.control_type, 'BLACKLIST')
+    assert.equal(report.control_type, 'REJECT')
     assert.equal(steps.length, 6)
   },
 }

@@ -52,7 +52,7 @@ pub use jsvalue::{classify_number, JsNumber};
 pub use mns::MnsReply;
 pub use params::ParamValue;
 pub use proxy::ProxyOptions;
-pub use queue::{check_receive_args, decode_message_body, MessageType};
+pub use queue::{check_queue_name, check_receive_args, decode_message_body, MessageType};
 pub use response::Success;
 pub use rpc::{CallOptions, RpcRequest, SignedRequest};
 pub use transport::POOL_IDLE_TIMEOUT;

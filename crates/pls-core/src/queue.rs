@@ -88,7 +88,7 @@ pub fn check_receive_args(msg_type: u32, queue_name: &str) -> Result<MessageType
 
 /// MNS names queues with letters, digits and `-`; a `/`, `?` or `#` would
 /// silently address another resource, so only URL-safe names are sent.
-fn check_queue_name(queue_name: &str) -> Result<(), SdkError> {
+pub fn check_queue_name(queue_name: &str) -> Result<(), SdkError> {
     if queue_name.is_empty() {
         return Err(SdkError::InvalidArgument {
             message: "parameter \"queueName\" is required".into(),
@@ -116,7 +116,20 @@ impl PlsClient {
         wait_seconds: u32,
         delete: bool,
     ) -> Result<MnsReply, SdkError> {
-        let kind = check_receive_args(msg_type, queue_name)?;
+        let kind = MessageType::from_number(msg_type)?;
+        self.receive_message(kind, queue_name, wait_seconds, delete)
+            .await
+    }
+
+    /// [`PlsClient::receive_msg`] for any receipt type, named or numbered.
+    pub async fn receive_message(
+        &self,
+        kind: MessageType,
+        queue_name: &str,
+        wait_seconds: u32,
+        delete: bool,
+    ) -> Result<MnsReply, SdkError> {
+        check_queue_name(queue_name)?;
         let endpoint = self.mns_endpoint();
         let endpoint = &endpoint;
         let reply = self
@@ -140,7 +153,7 @@ impl PlsClient {
                 .field("ReceiptHandle")
                 .filter(|handle| !handle.is_empty())
             {
-                self.delete_msg(msg_type, queue_name, handle).await?;
+                self.delete_message(kind, queue_name, handle).await?;
             }
         }
         Ok(reply)
@@ -154,7 +167,18 @@ impl PlsClient {
         queue_name: &str,
         receipt_handle: &str,
     ) -> Result<(), SdkError> {
-        let kind = check_receive_args(msg_type, queue_name)?;
+        let kind = MessageType::from_number(msg_type)?;
+        self.delete_message(kind, queue_name, receipt_handle).await
+    }
+
+    /// [`PlsClient::delete_msg`] for any receipt type, named or numbered.
+    pub async fn delete_message(
+        &self,
+        kind: MessageType,
+        queue_name: &str,
+        receipt_handle: &str,
+    ) -> Result<(), SdkError> {
+        check_queue_name(queue_name)?;
         if receipt_handle.is_empty() {
             return Err(SdkError::InvalidArgument {
                 message: "parameter \"receiptHandle\" is required".into(),
@@ -385,6 +409,40 @@ mod tests {
         assert!(lower.contains("x-mns-version: 2015-06-06"), "{}", poll[0]);
         // Not asked to delete: nothing deleted.
         assert!(server.hits("DELETE").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_named_type_asks_its_own_token_and_deletes_with_it() {
+        let server = serve(happy).await;
+        let client = server.client();
+        let queue = "Alicom-Queue-1234567890-SecretStartReport";
+        client
+            .receive_message(MessageType::SecretStartReport, queue, 1, true)
+            .await
+            .unwrap();
+        let token = server.hits("GET /?");
+        assert_eq!(token.len(), 1);
+        assert!(
+            token[0].contains("MessageType=SecretStartReport")
+                && token[0].contains(&format!("QueueName={queue}")),
+            "{}",
+            token[0]
+        );
+        assert_eq!(server.hits("DELETE /queues/").len(), 1);
+        // The original's 0 and the name SecretReport share one slot, apart
+        // from SecretStartReport's.
+        client
+            .receive_message(MessageType::SecretReport, QUEUE, 1, false)
+            .await
+            .unwrap();
+        client.receive_msg(0, QUEUE, 1, false).await.unwrap();
+        assert_eq!(server.token_hits(), 2);
+        let err = client
+            .receive_message(MessageType::NumberManagementReport, "bad/name", 1, false)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "SDK.InvalidArgument");
+        assert_eq!(server.token_hits(), 2, "no request for a bad queue name");
     }
 
     #[tokio::test]

@@ -30,7 +30,7 @@ pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 /// across a token request, so concurrent callers wait for one request
 /// instead of each making their own.
 pub struct TokenCache {
-    slots: [AsyncMutex<Option<CachedToken>>; 3],
+    slots: [AsyncMutex<Option<CachedToken>>; MessageType::ALL.len()],
     clock: Clock,
     next_generation: AtomicU64,
 }
@@ -89,11 +89,7 @@ impl TokenCache {
     /// An empty cache reading the time from `clock`.
     pub fn with_clock(clock: Clock) -> Self {
         TokenCache {
-            slots: [
-                AsyncMutex::new(None),
-                AsyncMutex::new(None),
-                AsyncMutex::new(None),
-            ],
+            slots: std::array::from_fn(|_| AsyncMutex::new(None)),
             clock,
             next_generation: AtomicU64::new(1),
         }
@@ -257,7 +253,7 @@ mod tests {
         for kind in MessageType::ALL {
             assert!(!lease_counting(&cache, kind, &fetches).await.fetched);
         }
-        assert_eq!(fetches.load(Ordering::SeqCst), 3);
+        assert_eq!(fetches.load(Ordering::SeqCst), MessageType::ALL.len());
         let text = format!("{cache:?}");
         assert!(
             text.contains("SecretSmsIntercept")

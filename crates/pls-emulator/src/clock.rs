@@ -4,6 +4,9 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use tokio::sync::futures::Notified;
+use tokio::sync::Notify;
+
 /// Beijing time is UTC+8 all year; the service's date strings are in it.
 const BEIJING_OFFSET_SECS: i64 = 8 * 3600;
 
@@ -20,6 +23,9 @@ pub fn real_now_ms() -> i64 {
 #[derive(Debug)]
 pub struct BusinessClock {
     offset_ms: AtomicI64,
+    /// Woken whenever the clock is set or advanced, so whatever waits for a
+    /// business time (scheduled receipts, push retries) looks again at once.
+    changed: Notify,
 }
 
 impl BusinessClock {
@@ -27,6 +33,7 @@ impl BusinessClock {
     pub fn new(start_ms: Option<i64>) -> Self {
         let clock = BusinessClock {
             offset_ms: AtomicI64::new(0),
+            changed: Notify::new(),
         };
         clock.set(start_ms);
         clock
@@ -36,12 +43,20 @@ impl BusinessClock {
     pub fn set(&self, start_ms: Option<i64>) {
         let offset = start_ms.map(|s| s - real_now_ms()).unwrap_or(0);
         self.offset_ms.store(offset, Ordering::Relaxed);
+        self.changed.notify_waiters();
     }
 
     /// Moves the clock forward (or back, when negative).
     pub fn advance(&self, seconds: i64) {
         self.offset_ms
             .fetch_add(seconds.saturating_mul(1000), Ordering::Relaxed);
+        self.changed.notify_waiters();
+    }
+
+    /// Resolves at the next set or advance; create it before reading the
+    /// clock, so a change in between is not missed.
+    pub fn changed(&self) -> Notified<'_> {
+        self.changed.notified()
     }
 
     /// Business now, in epoch milliseconds.

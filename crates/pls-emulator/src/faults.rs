@@ -1,5 +1,6 @@
 //! Fault injection for the client's reliability tests: the next N matching
-//! RPC requests misbehave in a chosen way.
+//! RPC requests misbehave in a chosen way, or the next N pushed batches of
+//! receipts are delivered in a chosen wrong way.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,6 +43,17 @@ pub enum FaultKind {
     StallMidBody,
     /// Half a success reply, then the connection breaks.
     ResetMidBody,
+    /// Not an RPC fault: the next HTTP push of a batch of receipts (of the
+    /// rule's `action`, read as a receipt type, or of any type) is sent
+    /// twice, as the real service may when a response is lost.
+    PushTwice,
+}
+
+impl FaultKind {
+    /// Whether the kind applies to HTTP pushes of receipts, not RPC requests.
+    pub fn is_push(self) -> bool {
+        matches!(self, FaultKind::PushTwice)
+    }
 }
 
 /// The padding of a `hugeBody` reply.
@@ -127,7 +139,8 @@ fn with_length(mut response: Response, length: usize) -> Response {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FaultRule {
-    /// Only requests of this Action; any Action when absent.
+    /// Only requests of this Action (for a push fault: only batches of this
+    /// receipt type); any when absent.
     #[serde(default)]
     pub action: Option<String>,
     /// How many requests it applies to (default 1).
@@ -172,15 +185,24 @@ impl Faults {
         }
     }
 
-    /// Takes one use of the first rule matching `action`.
+    /// Takes one use of the first RPC rule matching `action`.
     pub fn take(&self, action: &str) -> Option<(FaultKind, u64)> {
+        self.take_matching(action, false)
+    }
+
+    /// Takes one use of the first push rule matching the receipt type.
+    pub fn take_push(&self, message_type: &str) -> Option<FaultKind> {
+        self.take_matching(message_type, true).map(|(kind, _)| kind)
+    }
+
+    fn take_matching(&self, action: &str, push: bool) -> Option<(FaultKind, u64)> {
         if self.pending.load(Ordering::Acquire) == 0 {
             return None;
         }
         let mut rules = self.rules.lock().ok()?;
-        let index = rules
-            .iter()
-            .position(|r| r.action.as_deref().is_none_or(|a| a == action))?;
+        let index = rules.iter().position(|r| {
+            r.kind.is_push() == push && r.action.as_deref().is_none_or(|a| a == action)
+        })?;
         let rule = &mut rules[index];
         let taken = (rule.kind, rule.delay_ms.unwrap_or(5000));
         rule.count -= 1;
@@ -227,5 +249,35 @@ mod tests {
             delay_ms: Some(10),
         });
         assert_eq!(faults.take("Anything"), Some((FaultKind::Slow, 10)));
+    }
+
+    #[test]
+    fn push_rules_and_rpc_rules_do_not_take_each_other() {
+        let faults = Faults::default();
+        faults.add(FaultRule {
+            action: Some("SecretReport".into()),
+            count: 1,
+            kind: FaultKind::PushTwice,
+            delay_ms: None,
+        });
+        assert_eq!(faults.take("SecretReport"), None, "not an RPC fault");
+        assert_eq!(faults.take_push("SecretRecording"), None);
+        assert_eq!(faults.take_push("SecretReport"), Some(FaultKind::PushTwice));
+        assert_eq!(faults.take_push("SecretReport"), None, "used up");
+        faults.add(FaultRule {
+            action: None,
+            count: 1,
+            kind: FaultKind::Http500,
+            delay_ms: None,
+        });
+        assert_eq!(
+            faults.take_push("SecretReport"),
+            None,
+            "an RPC fault is not a push fault"
+        );
+        assert_eq!(
+            faults.take("BindAxb").map(|f| f.0),
+            Some(FaultKind::Http500)
+        );
     }
 }

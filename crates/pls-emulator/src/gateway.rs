@@ -462,8 +462,9 @@ pub async fn handle(
     formatted(response, &params).await
 }
 
-/// Runs an action against the model.
-fn dispatch(app: &App, action: &str, params: &Params) -> ActionResult {
+/// Runs an action against the model; a number bought or released is
+/// reported (NumberManagementReport) once the model is unlocked.
+fn dispatch(app: &Arc<App>, action: &str, params: &Params) -> ActionResult {
     if action == "QueryTokenForMnsQueue" {
         return crate::dybase::query_token(app, params);
     }
@@ -474,7 +475,8 @@ fn dispatch(app: &App, action: &str, params: &Params) -> ActionResult {
             message: "系统错误".into(),
         });
     };
-    match action {
+    let number_change = crate::receipts::NumberChange::before(&model, action, params);
+    let result = match action {
         "BindAxb" => model.bind_axb(params, now),
         "BindAxn" => model.bind_axn(params, now),
         "BindAxnExtension" => model.bind_axn_extension(params, now),
@@ -496,7 +498,12 @@ fn dispatch(app: &App, action: &str, params: &Params) -> ActionResult {
                 })
             })
         }
+    };
+    drop(model);
+    if let (Some(change), Ok(fields)) = (number_change, &result) {
+        crate::receipts::number_changed(app, change, fields);
     }
+    result
 }
 
 /// The reply in XML when the request asked for `Format=XML`.

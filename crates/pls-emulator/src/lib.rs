@@ -2,7 +2,7 @@
 //! the dyplsapi/dybaseapi RPC gateway, the dypls business model and the
 //! MNS queues, all behind one base URL, plus a control API for tests.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -33,8 +33,11 @@ mod gateway;
 mod ids;
 mod metadata;
 mod mns;
+mod outbox;
 mod params;
+mod push;
 mod queue_names;
+mod receipts;
 mod signature;
 mod sts;
 mod xml_reply;
@@ -100,6 +103,12 @@ pub struct EmulatorConfig {
     /// Benchmark mode: gateway checks only, fixed success bodies, no state
     /// and no nonce replay check.
     pub stateless: bool,
+    /// Receipt types pushed over HTTP instead of queued: type to callback
+    /// URL (null keeps the type on its queue).
+    pub push: BTreeMap<String, Option<String>>,
+    /// How long a push waits for the receiver's answer, ms (default 700,
+    /// the service's limit).
+    pub push_timeout_ms: Option<u64>,
 }
 
 /// Why the emulator could not start.
@@ -161,6 +170,10 @@ pub(crate) struct App {
     pub sts: Mutex<sts::StsStore>,
     pub activity: Mutex<activity::ActivityLog>,
     pub queues: mns::Queues,
+    /// Receipt push settings, lanes and client.
+    pub push: push::Pusher,
+    /// Receipts and push retries waiting for their business time.
+    pub outbox: outbox::Outbox,
     pub faults: faults::Faults,
     pub shutdown: watch::Receiver<bool>,
 }
@@ -192,9 +205,13 @@ impl App {
             .clone()
             .filter(|a| !a.is_empty())
             .unwrap_or_else(|| "1234567890".into());
+        let push = push::Pusher::new(&config.push, config.push_timeout_ms)
+            .map_err(EmulatorError::Config)?;
         Ok(App {
             base_url,
             queues: mns::Queues::new(&account),
+            push,
+            outbox: outbox::Outbox::default(),
             account,
             stateless: config.stateless,
             keys,
@@ -230,6 +247,8 @@ impl App {
             a.clear();
         }
         self.queues.clear();
+        self.push.reset();
+        self.outbox.clear();
         self.faults.clear();
         self.clock.set(self.initial_clock);
     }
@@ -259,6 +278,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/__emulator/calls", post(control::calls))
         .route("/__emulator/sms", post(control::sms))
         .route("/__emulator/faults", post(control::faults))
+        .route("/__emulator/push", get(push::list).post(push::configure))
         .route("/__emulator/queues/visibility", post(control::visibility))
         .route("/__emulator/recordings/{file}", get(control::recording))
         .merge(console::routes())
@@ -325,6 +345,7 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
         })?;
     let url = format!("http://{address}");
     let app = Arc::new(App::new(&config, url.clone(), shutdown_rx.clone())?);
+    tokio::spawn(outbox::run(app.clone()));
     let task = tokio::spawn(serve(listener, router(app), shutdown_rx));
     Ok(RunningEmulator {
         url,
@@ -398,5 +419,7 @@ async fn serve_connection(
 
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod receipts_tests;
 #[cfg(test)]
 mod tests;

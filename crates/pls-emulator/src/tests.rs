@@ -65,21 +65,21 @@ fn signed_query(
     format!("{canonical}&Signature={}", pop_encode(&signature))
 }
 
-struct Reply {
-    status: u16,
-    headers: String,
-    body: String,
+pub(crate) struct Reply {
+    pub status: u16,
+    pub headers: String,
+    pub body: String,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
 }
 
 /// One request on a fresh connection; None when the server closed it
 /// without answering.
-async fn http(
+pub(crate) async fn http(
     emu: &RunningEmulator,
     method: &str,
     path: &str,
@@ -113,7 +113,7 @@ async fn http(
     })
 }
 
-async fn rpc(emu: &RunningEmulator, secret: &str, params: &[(&str, &str)]) -> Reply {
+pub(crate) async fn rpc(emu: &RunningEmulator, secret: &str, params: &[(&str, &str)]) -> Reply {
     let nonce = format!(
         "n-{}",
         SystemTime::now()
@@ -127,7 +127,7 @@ async fn rpc(emu: &RunningEmulator, secret: &str, params: &[(&str, &str)]) -> Re
         .unwrap()
 }
 
-async fn start_at(clock: &str) -> RunningEmulator {
+pub(crate) async fn start_at(clock: &str) -> RunningEmulator {
     start(EmulatorConfig {
         clock: Some(clock.into()),
         ..Default::default()
@@ -136,7 +136,7 @@ async fn start_at(clock: &str) -> RunningEmulator {
     .unwrap()
 }
 
-const BIND: [(&str, &str); 5] = [
+pub(crate) const BIND: [(&str, &str); 5] = [
     ("Action", "BindAxb"),
     ("PoolKey", "FC100000xxxxxx"),
     ("PhoneNoA", "18040580000"),
@@ -287,7 +287,7 @@ async fn gateway_rejections() {
     emu.stop().await;
 }
 
-async fn token(emu: &RunningEmulator, message_type: &str) -> (String, String, String) {
+pub(crate) async fn token(emu: &RunningEmulator, message_type: &str) -> (String, String, String) {
     let queue = format!("Alicom-Queue-1234567890-{message_type}");
     let r = rpc(
         emu,
@@ -306,7 +306,7 @@ async fn token(emu: &RunningEmulator, message_type: &str) -> (String, String, St
 }
 
 /// Signs an MNS request the way @alicloud/mns does.
-async fn mns(
+pub(crate) async fn mns(
     emu: &RunningEmulator,
     method: &str,
     resource: &str,
@@ -338,7 +338,7 @@ async fn mns(
     http(emu, method, resource, &headers, "").await.unwrap()
 }
 
-fn xml_field<'a>(xml: &'a str, name: &str) -> &'a str {
+pub(crate) fn xml_field<'a>(xml: &'a str, name: &str) -> &'a str {
     let open = format!("<{name}>");
     xml.split_once(&open)
         .and_then(|(_, rest)| rest.split_once(&format!("</{name}>")))
@@ -393,8 +393,11 @@ async fn call_receipt_reaches_the_queue_and_is_deleted() {
             .unwrap(),
     )
     .unwrap();
+    // phone_no is A and peer_no the other party; call_type 1 says the
+    // peer called A.
     assert_eq!(report["call_type"], 1, "B called X");
-    assert_eq!(report["peer_no"], "18040580000");
+    assert_eq!(report["phone_no"], "18040580000");
+    assert_eq!(report["peer_no"], "13871140000");
     assert_eq!(report["call_id"].as_str().unwrap(), call_id);
     assert!(report["sub_id"].is_u64());
     assert_eq!(&report["call_time"].as_str().unwrap()[..10], "2018-08-01");
@@ -581,7 +584,11 @@ async fn control_state_reset_and_expiry_on_the_clock() {
         bound["SecretBindDTO"]["SubsId"]
     );
     assert_eq!(state["bindings"][0]["active"], true);
-    assert_eq!(state["queues"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        state["queues"].as_array().unwrap().len(),
+        queue_names::MESSAGE_TYPES.len(),
+        "a queue per receipt type"
+    );
     http(
         &emu,
         "POST",
@@ -1077,7 +1084,10 @@ async fn console_page_call_log_and_queue_contents() {
         .await
         .unwrap()
         .json();
-    assert_eq!(queues["queues"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        queues["queues"].as_array().unwrap().len(),
+        queue_names::MESSAGE_TYPES.len()
+    );
     let q = report_queue(&queues);
     assert_eq!(q["visibilityTimeoutSeconds"], 30);
     let message = &q["messages"][0];

@@ -20,7 +20,7 @@ mod calls;
 #[rustfmt::skip]
 pub mod catalog_generated;
 mod fixed_line;
-mod numbers;
+pub(crate) mod numbers;
 mod reports;
 mod waybill;
 mod xnumber;

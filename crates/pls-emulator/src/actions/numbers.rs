@@ -48,7 +48,7 @@ fn province(city: &str) -> &str {
 }
 
 /// 1 China Mobile, 2 China Unicom, 3 China Telecom, by the number's prefix.
-fn vendor(number: &str) -> i64 {
+pub(crate) fn vendor(number: &str) -> i64 {
     match number.get(..3) {
         Some("130" | "131" | "132" | "145" | "155" | "156" | "166" | "171" | "175" | "176") => 2,
         Some("133" | "149" | "153" | "173" | "177" | "180" | "181" | "189" | "170") => 3,
