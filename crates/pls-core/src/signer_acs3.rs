@@ -295,6 +295,15 @@ mod tests {
         );
     }
 
+    /// The value of one header of a signed request.
+    fn header_of<'r>(signed: &'r SignedRequest, name: &str) -> Option<&'r str> {
+        signed
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     fn ctx<'a>(creds: &'a Credentials) -> SigningContext<'a> {
         SigningContext {
             endpoint: "http://127.0.0.1:8080",
@@ -326,13 +335,7 @@ mod tests {
             "http://127.0.0.1:8080/?PhoneNoA=1%202&PoolKey=FC1"
         );
         assert!(signed.body.is_none() && signed.method == "GET");
-        let header = |name: &str| {
-            signed
-                .headers
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-        };
+        let header = |name: &str| header_of(&signed, name);
         assert_eq!(header("x-acs-action"), Some("BindAxb"));
         assert_eq!(header("x-acs-version"), Some(API_VERSION));
         assert_eq!(header("x-acs-security-token"), Some("tok"));
@@ -373,16 +376,10 @@ mod tests {
         let mut request = RpcRequest::new("BindAxb", vec![("PoolKey".into(), "FC1".into())]);
         request.options.method = Some("POST".into());
         let signed = sign_rpc(&request, &ctx(&creds), V3Hash::Sm3);
-        let header = |name: &str| {
-            signed
-                .headers
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.to_string())
-        };
+        let header = |name: &str| header_of(&signed, name);
         assert_eq!(
             header("x-acs-content-sha256"),
-            Some(V3Hash::Sm3.hash_hex(b"PoolKey=FC1"))
+            Some(V3Hash::Sm3.hash_hex(b"PoolKey=FC1").as_str())
         );
         let authorization = header("authorization").unwrap();
         assert!(
@@ -406,13 +403,7 @@ mod tests {
         let signed = sign_rpc(&request, &ctx(&creds), V3Hash::Sha256);
         assert_eq!(signed.url, "http://127.0.0.1:8080/");
         assert_eq!(signed.body.as_deref(), Some("PoolKey=FC1"));
-        let header = |name: &str| {
-            signed
-                .headers
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-        };
+        let header = |name: &str| header_of(&signed, name);
         assert_eq!(
             header("x-acs-content-sha256"),
             Some(V3Hash::Sha256.hash_hex(b"PoolKey=FC1").as_str())

@@ -26,13 +26,27 @@ pub const DOCUMENTED: [(&str, u32); 4] = [
 ];
 
 /// The `flowLimits` option.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum FlowLimitsOption {
     /// `true`: the documented limits; `false`: none.
     Documented(bool),
     /// Action name to requests per second (0: not limited).
     Custom(BTreeMap<String, u32>),
+}
+
+impl<'de> Deserialize<'de> for FlowLimitsOption {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::Bool(on) => Ok(FlowLimitsOption::Documented(on)),
+            value @ serde_json::Value::Object(_) => BTreeMap::<String, u32>::deserialize(value)
+                .map(FlowLimitsOption::Custom)
+                .map_err(|e| D::Error::custom(format!("flowLimits: {e}"))),
+            _ => Err(D::Error::custom(
+                "flowLimits must be true, false or { Action: qps }",
+            )),
+        }
+    }
 }
 
 impl FlowLimitsOption {

@@ -204,8 +204,24 @@ impl Queue {
         &self,
         wait: Duration,
         ids: &Ids,
-        mut shutdown: tokio::sync::watch::Receiver<bool>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Option<Delivery> {
+        self.wait_for(wait, shutdown, |now| match self.try_receive(now, ids) {
+            Attempt::Got(d) => Ok(d),
+            Attempt::Empty(next_visible) => Err(next_visible),
+        })
+        .await
+    }
+
+    /// Tries `attempt` (given real now) until it yields, waking when a
+    /// message arrives or when the earliest invisible one it names becomes
+    /// visible; None at the end of `wait` or at shutdown.
+    async fn wait_for<T>(
+        &self,
+        wait: Duration,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+        mut attempt: impl FnMut(i64) -> Result<T, Option<i64>>,
+    ) -> Option<T> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             // Registered before looking, so an enqueue between the look and
@@ -214,9 +230,9 @@ impl Queue {
             tokio::pin!(arrived);
             arrived.as_mut().enable();
             let now = real_now_ms();
-            let wake_at = match self.try_receive(now, ids) {
-                Attempt::Got(d) => return Some(d),
-                Attempt::Empty(next_visible) => {
+            let wake_at = match attempt(now) {
+                Ok(got) => return Some(got),
+                Err(next_visible) => {
                     let next = next_visible.map(|t| {
                         tokio::time::Instant::now() + Duration::from_millis((t - now).max(1) as u64)
                     });
@@ -678,39 +694,24 @@ impl Queue {
         &self,
         wait: Duration,
         consume: bool,
-        mut shutdown: tokio::sync::watch::Receiver<bool>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Option<MessageView> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            let arrived = self.arrived.notified();
-            tokio::pin!(arrived);
-            arrived.as_mut().enable();
-            let now = real_now_ms();
-            let next_visible = {
-                let mut state = self.state.lock().ok()?;
-                if let Some(i) = state.messages.iter().position(|m| m.next_visible_ms <= now) {
+        self.wait_for(wait, shutdown, |now| {
+            let Ok(mut state) = self.state.lock() else {
+                return Err(None);
+            };
+            match state.messages.iter().position(|m| m.next_visible_ms <= now) {
+                Some(i) => {
                     let view = state.messages[i].view(now);
                     if consume {
                         state.messages.remove(i);
                     }
-                    return Some(view);
+                    Ok(view)
                 }
-                state.messages.iter().map(|m| m.next_visible_ms).min()
-            };
-            if tokio::time::Instant::now() >= deadline {
-                return None;
+                None => Err(state.messages.iter().map(|m| m.next_visible_ms).min()),
             }
-            let wake_at = next_visible.map_or(deadline, |t| {
-                deadline.min(
-                    tokio::time::Instant::now() + Duration::from_millis((t - now).max(1) as u64),
-                )
-            });
-            tokio::select! {
-                _ = arrived => {}
-                _ = tokio::time::sleep_until(wake_at) => {}
-                _ = shutdown.changed() => return None,
-            }
-        }
+        })
+        .await
     }
 }
 

@@ -329,6 +329,11 @@ mod tests {
         request.into_parts().0
     }
 
+    /// Action, signature kind and AccessKeyId of an entry.
+    fn who(e: &Entry) -> (&str, &str, &str) {
+        (&e.action, &e.signature, &e.access_key_id)
+    }
+
     #[test]
     fn classic_request_is_described_with_secrets_masked() {
         let parts = parts_of(
@@ -337,14 +342,7 @@ mod tests {
                 .unwrap(),
         );
         let e = describe(&parts, &Bytes::new());
-        assert_eq!(
-            (
-                e.action.as_str(),
-                e.signature.as_str(),
-                e.access_key_id.as_str()
-            ),
-            ("BindAxb", "HMAC-SHA1", "id1")
-        );
+        assert_eq!(who(&e), ("BindAxb", "HMAC-SHA1", "id1"));
         assert_eq!(e.params["Signature"], MASK);
         assert_eq!(e.params["SecurityToken"], MASK);
         assert_eq!(e.params["PoolKey"], "P");
@@ -363,14 +361,7 @@ mod tests {
                 .unwrap(),
         );
         let e = describe(&parts, &Bytes::from_static(b"SubsId=1&SecretNo=170"));
-        assert_eq!(
-            (
-                e.action.as_str(),
-                e.signature.as_str(),
-                e.access_key_id.as_str()
-            ),
-            ("UnbindSubscription", "ACS3-HMAC-SM3", "id2")
-        );
+        assert_eq!(who(&e), ("UnbindSubscription", "ACS3-HMAC-SM3", "id2"));
         assert_eq!(e.params["SubsId"], "1");
         assert_eq!(
             e.headers["authorization"],
@@ -385,14 +376,7 @@ mod tests {
                 .unwrap(),
         );
         let e = describe(&parts, &Bytes::new());
-        assert_eq!(
-            (
-                e.action.as_str(),
-                e.signature.as_str(),
-                e.access_key_id.as_str()
-            ),
-            ("DeleteMessage", "MNS", "STS.key")
-        );
+        assert_eq!(who(&e), ("DeleteMessage", "MNS", "STS.key"));
         assert_eq!(e.params["ReceiptHandle"], "1-AB+C=");
         assert_eq!(e.headers["authorization"], "MNS STS.key:***");
     }

@@ -7,7 +7,7 @@
 //! obeys the same rules a client does, and a bad one says which binding
 //! failed and why.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use serde::Deserialize;
 
@@ -24,13 +24,29 @@ use crate::{
 pub const DEFAULT_ACCOUNT: &str = "1234567890";
 
 /// Where a seed comes from: a file path, or the document itself.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum SeedSource {
     /// A JSON file, read at start.
     Path(String),
     /// The document.
     Inline(Box<Seed>),
+}
+
+impl<'de> Deserialize<'de> for SeedSource {
+    /// A string is a path, an object the seed; an object's own error
+    /// (an unknown key, a wrong type) is reported as it is.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::String(path) => Ok(SeedSource::Path(path)),
+            value @ serde_json::Value::Object(_) => Seed::deserialize(value)
+                .map(|seed| SeedSource::Inline(Box::new(seed)))
+                .map_err(|e| D::Error::custom(format!("seed: {e}"))),
+            _ => Err(D::Error::custom(
+                "seed must be a file path or a seed object",
+            )),
+        }
+    }
 }
 
 /// A seed document. Unknown keys are refused, so a typo is an error
@@ -62,9 +78,9 @@ pub struct SeedPool {
     /// Numbers listed one by one.
     #[serde(default)]
     pub numbers: Vec<SecretNumberConfig>,
-    /// So many generated numbers per city: `{"北京": 5}`.
-    #[serde(default)]
-    pub cities: BTreeMap<String, u32>,
+    /// So many generated numbers per city, `{"北京": 5}`, in the order given.
+    #[serde(default, deserialize_with = "cities_in_order")]
+    pub cities: Vec<(String, u32)>,
 }
 
 /// A binding in a seed, made as the matching bind action would make it.
@@ -87,6 +103,22 @@ pub struct SeedBinding {
     pub out_id: Option<String>,
     pub is_recording_enabled: Option<bool>,
     pub call_restrict: Option<String>,
+}
+
+/// A `{city: count}` object as pairs in the order written.
+fn cities_in_order<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<(String, u32)>, D::Error> {
+    use serde::de::Error;
+    serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?
+        .into_iter()
+        .map(|(city, count)| match count.as_u64() {
+            Some(n) if n <= 100_000 => Ok((city, n as u32)),
+            _ => Err(D::Error::custom(format!(
+                "cities.{city} must be a count from 0 to 100000, got {count}"
+            ))),
+        })
+        .collect()
 }
 
 /// The effective starting point: options over seed over defaults.
@@ -362,6 +394,15 @@ mod tests {
             ["17200000001", "17200000002", "17200000003"],
             "the listed number is skipped"
         );
+        let ordered: Seed = serde_json::from_value(
+            serde_json::json!({"pools": [{"poolKey": "P", "cities": {"北京": 1, "上海": 1}}]}),
+        )
+        .unwrap();
+        assert_eq!(
+            ordered.pools.unwrap()[0].cities[0].0,
+            "北京",
+            "cities keep the order written"
+        );
         let now = setup.clock.unwrap();
         let model = setup.model(now).unwrap();
         let bindings: Vec<_> = model.bindings().collect();
@@ -412,9 +453,21 @@ mod tests {
             serde_json::json!({"bindings": [{"phoneNoA": "13100000001", "phoneNoB": "13100000002"}]}),
         );
         assert!(no_expiry.contains("expiresInSeconds"), "{no_expiry}");
-        let unknown: Result<SeedSource, _> =
-            serde_json::from_value(serde_json::json!({"pool": []}));
-        assert!(unknown.is_err(), "a misspelt key is refused");
+        let unknown = serde_json::from_value::<SeedSource>(serde_json::json!({"pool": []}))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            unknown.contains("unknown field `pool`"),
+            "a misspelt key is named: {unknown}"
+        );
+        let count = serde_json::from_value::<SeedSource>(
+            serde_json::json!({"pools": [{"poolKey": "P", "cities": {"x": -1}}]}),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(count.contains("cities.x"), "{count}");
         let missing = Setup::resolve(&EmulatorConfig {
             seed: Some(SeedSource::Path("no-such-seed-file.json".into())),
             ..EmulatorConfig::default()

@@ -884,7 +884,8 @@ async fn instance_metadata_with_imdsv2_tokens() {
     emu.stop().await.unwrap();
 }
 
-/// A V3 signer written here, apart from the verifier and from pls-core.
+/// A V3 signer written here, apart from the verifier and from pls-core,
+/// over SHA-256.
 pub(crate) fn acs3_headers(
     secret: &str,
     query: &str,
@@ -893,8 +894,36 @@ pub(crate) fn acs3_headers(
     tamper: Option<(&str, &str)>,
 ) -> Vec<(&'static str, String)> {
     use sha2::{Digest, Sha256};
+    let hmac = |key: &[u8], data: &[u8]| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+        mac.update(data);
+        mac.finalize().into_bytes().to_vec()
+    };
+    v3_headers(
+        ("ACS3-HMAC-SHA256", |d| Sha256::digest(d).to_vec(), hmac),
+        secret,
+        query,
+        body,
+        nonce,
+        tamper,
+    )
+}
+
+/// A hash of a V3 signature, and its HMAC (key, data).
+pub(crate) type V3Hash = fn(&[u8]) -> Vec<u8>;
+pub(crate) type V3Mac = fn(&[u8], &[u8]) -> Vec<u8>;
+
+/// The V3 recipe for any hash: `(algorithm name, hash, HMAC)`.
+pub(crate) fn v3_headers(
+    (algorithm, hash, hmac): (&str, V3Hash, V3Mac),
+    secret: &str,
+    query: &str,
+    body: &str,
+    nonce: &str,
+    tamper: Option<(&str, &str)>,
+) -> Vec<(&'static str, String)> {
     let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    let body_hash = hex(&Sha256::digest(body.as_bytes()));
+    let body_hash = hex(&hash(body.as_bytes()));
     let mut headers: Vec<(&'static str, String)> = vec![
         ("host", "localhost".into()),
         ("x-acs-action", "BindAxb".into()),
@@ -915,13 +944,8 @@ pub(crate) fn acs3_headers(
             .map(|(n, v)| format!("{n}:{v}\n"))
             .collect::<String>()
     );
-    let to_sign = format!(
-        "ACS3-HMAC-SHA256\n{}",
-        hex(&Sha256::digest(canonical.as_bytes()))
-    );
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(to_sign.as_bytes());
-    let signature = hex(&mac.finalize().into_bytes());
+    let to_sign = format!("{algorithm}\n{}", hex(&hash(canonical.as_bytes())));
+    let signature = hex(&hmac(secret.as_bytes(), to_sign.as_bytes()));
     headers.retain(|(n, _)| *n != "host");
     if let Some((name, value)) = tamper {
         headers.retain(|(n, _)| *n != name);
@@ -930,7 +954,7 @@ pub(crate) fn acs3_headers(
     }
     headers.push((
         "authorization",
-        format!("ACS3-HMAC-SHA256 Credential={DEMO_ACCESS_KEY_ID},SignedHeaders={names},Signature={signature}"),
+        format!("{algorithm} Credential={DEMO_ACCESS_KEY_ID},SignedHeaders={names},Signature={signature}"),
     ));
     headers
 }

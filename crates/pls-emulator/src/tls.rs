@@ -25,8 +25,7 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The `tls` option: `true` for a certificate made at start, or the PEM
 /// texts of a certificate chain and its private key.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum TlsOption {
     /// `true`: HTTPS with a throwaway CA; `false`: plain HTTP.
     Generate(bool),
@@ -37,6 +36,30 @@ pub enum TlsOption {
         /// PEM text of the private key (PKCS#8, PKCS#1 or SEC1).
         key: String,
     },
+}
+
+impl<'de> Deserialize<'de> for TlsOption {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Files {
+            cert: String,
+            key: String,
+        }
+        use serde::de::Error;
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::Bool(on) => Ok(TlsOption::Generate(on)),
+            value @ serde_json::Value::Object(_) => Files::deserialize(value)
+                .map(|f| TlsOption::Files {
+                    cert: f.cert,
+                    key: f.key,
+                })
+                .map_err(|e| D::Error::custom(format!("tls: {e}"))),
+            _ => Err(D::Error::custom(
+                "tls must be true, false or { cert, key } (PEM texts)",
+            )),
+        }
+    }
 }
 
 impl TlsOption {
@@ -214,6 +237,24 @@ mod tests {
             key: key.serialize_pem(),
         };
         assert!(setup(&given, "127.0.0.1").unwrap().ca_pem.is_none());
+    }
+
+    #[test]
+    fn the_option_reads_booleans_and_pairs_and_says_what_is_wrong() {
+        assert!(matches!(
+            serde_json::from_str::<TlsOption>("true").unwrap(),
+            TlsOption::Generate(true)
+        ));
+        let err = serde_json::from_str::<TlsOption>(r#"{"cert":"x"}"#)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("missing field `key`"), "{err}");
+        let err = serde_json::from_str::<TlsOption>("1")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("tls must be"), "{err}");
     }
 
     #[test]

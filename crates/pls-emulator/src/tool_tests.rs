@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::tests::{acs3_headers, http, rpc, start_at, utc_now, BIND};
+use super::tests::{acs3_headers, http, rpc, start_at, v3_headers, BIND};
 use super::*;
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -257,36 +257,22 @@ async fn snapshot_and_restore_over_http() {
     emu.stop().await.unwrap();
 }
 
-/// A V3 request signed with ACS3-HMAC-SM3 by a signer written here.
+/// A V3 request signed with ACS3-HMAC-SM3 by the test signer.
 fn sm3_headers(secret: &str, query: &str, nonce: &str) -> Vec<(&'static str, String)> {
     use sm3::{Digest, Sm3};
-    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    let body_hash = hex(&Sm3::digest(b""));
-    let mut headers: Vec<(&'static str, String)> = vec![
-        ("host", "localhost".into()),
-        ("x-acs-action", "BindAxb".into()),
-        ("x-acs-content-sha256", body_hash.clone()),
-        ("x-acs-date", utc_now()),
-        ("x-acs-signature-nonce", nonce.into()),
-        ("x-acs-version", "2017-05-25".into()),
-    ];
-    let names = headers
-        .iter()
-        .map(|(n, _)| *n)
-        .collect::<Vec<_>>()
-        .join(";");
-    let lines: String = headers.iter().map(|(n, v)| format!("{n}:{v}\n")).collect();
-    let canonical = format!("GET\n/\n{query}\n{lines}\n{names}\n{body_hash}");
-    let to_sign = format!("ACS3-HMAC-SM3\n{}", hex(&Sm3::digest(canonical.as_bytes())));
-    let mut mac = Hmac::<Sm3>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(to_sign.as_bytes());
-    let signature = hex(&mac.finalize().into_bytes());
-    headers.retain(|(n, _)| *n != "host");
-    headers.push((
-        "authorization",
-        format!("ACS3-HMAC-SM3 Credential={DEMO_ACCESS_KEY_ID},SignedHeaders={names},Signature={signature}"),
-    ));
-    headers
+    let hmac = |key: &[u8], data: &[u8]| {
+        let mut mac = Hmac::<Sm3>::new_from_slice(key).unwrap();
+        mac.update(data);
+        mac.finalize().into_bytes().to_vec()
+    };
+    v3_headers(
+        ("ACS3-HMAC-SM3", |d| Sm3::digest(d).to_vec(), hmac),
+        secret,
+        query,
+        "",
+        nonce,
+        None,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
