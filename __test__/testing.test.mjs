@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -25,6 +25,45 @@ test('the ESM entry is the same module, and the package exports it', async () =>
   const manifest = require('../package.json')
   assert.deepEqual(manifest.exports['./testing'], { types: './testing.d.ts', import: './testing.mjs', default: './testing.js' })
   for (const file of ['testing.js', 'testing.mjs', 'testing.d.ts']) assert.ok(manifest.files.includes(file), file)
+})
+
+test('the typings compile: options, the handle, and the client it makes', (t) => {
+  let tsc
+  try {
+    tsc = require.resolve('typescript/bin/tsc')
+  } catch {
+    t.skip('typescript is not installed')
+    return
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pls-testing-types-'))
+  const file = path.join(dir, 'use.ts')
+  fs.writeFileSync(
+    file,
+    [
+      `import testing = require(${JSON.stringify(path.join(root, 'testing.js'))})`,
+      `async function f(): Promise<string | null> {`,
+      `  const emu = await testing.startTestEmulator({ clock: 'c', tls: true, flowLimits: { BindAxb: 2 }, seed: { bindings: [{ phoneNoA: '1', expiresInSeconds: 60 }] } })`,
+      `  const receipt: Record<string, any> = await emu.nextReceipt('SecretReport', { timeoutMs: 10, consume: false })`,
+      `  void receipt`,
+      `  const client = emu.client({ signatureAlgorithm: 'ACS3-HMAC-SM3' })`,
+      `  await client.bindAxb({ PoolKey: emu.poolKey, PhoneNoA: 'a', PhoneNoB: 'b', Expiration: 'e' })`,
+      `  const [active] = await emu.bindings({ active: true })`,
+      `  void active.secretNo`,
+      `  // @ts-expect-error not a fault kind`,
+      `  await emu.fault({ kind: 'nope' })`,
+      `  const [sent] = await emu.requests({ action: 'BindAxb' })`,
+      `  return sent.code`,
+      `}`,
+      `void f`,
+      ``,
+    ].join('\n'),
+  )
+  const result = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--esModuleInterop', '--types', 'node', '--module', 'commonjs', file], {
+    encoding: 'utf8',
+    cwd: root,
+  })
+  fs.rmSync(dir, { recursive: true, force: true })
+  assert.equal(result.status, 0, result.stdout + result.stderr)
 })
 
 test('startTestEmulator points PLS_ENDPOINT at itself, is shared by equal options, and restores it when stopped', async () => {
