@@ -78,23 +78,15 @@ if (values.cert !== undefined) {
 
 startEmulator(options).then(
   (emu) => {
-    if (values['ca-out'] !== undefined) {
-      // Written before the URL is printed, so a script that waits for the
-      // URL can read the CA at once.
-      try {
-        fs.writeFileSync(values['ca-out'], emu.ca)
-      } catch (err) {
-        console.error(`pls-emulator: cannot write --ca-out ${values['ca-out']}: ${err.message}`)
-        emu.stop().finally(() => process.exit(1))
-        return
-      }
-    }
-    console.log(emu.url)
-    // stdout stays the bare URL for scripts; people get the console's address.
-    console.error(`pls-emulator: console at ${emu.url}/__emulator/`)
-    // The server runs on the addon's threads; this keeps Node's loop alive.
+    // The server runs on the addon's threads, so it answers as soon as it
+    // is bound: the handlers go in before the URL is out, or a client that
+    // reads the URL, calls and signals at once could beat them.
     const keepAlive = setInterval(() => {}, 1 << 30)
+    let stopping = false
     const shutdown = async () => {
+      // A second signal while the state file is written does not cut it short.
+      if (stopping) return
+      stopping = true
       clearInterval(keepAlive)
       try {
         await emu.stop()
@@ -105,8 +97,23 @@ startEmulator(options).then(
       }
       process.exit(0)
     }
-    process.once('SIGINT', shutdown)
-    process.once('SIGTERM', shutdown)
+    process.on('SIGINT', shutdown)
+    process.on('SIGTERM', shutdown)
+    if (values['ca-out'] !== undefined) {
+      // Written before the URL is printed, so a script that waits for the
+      // URL can read the CA at once.
+      try {
+        fs.writeFileSync(values['ca-out'], emu.ca)
+      } catch (err) {
+        console.error(`pls-emulator: cannot write --ca-out ${values['ca-out']}: ${err.message}`)
+        stopping = true
+        emu.stop().finally(() => process.exit(1))
+        return
+      }
+    }
+    console.log(emu.url)
+    // stdout stays the bare URL for scripts; people get the console's address.
+    console.error(`pls-emulator: console at ${emu.url}/__emulator/`)
   },
   (err) => {
     console.error(`pls-emulator: ${err.message}`)
