@@ -24,8 +24,8 @@ declare namespace PLSClient {
     mnsEndpoint?: string
     /** pls-native: a credentials provider asked before every call, e.g. an `@alicloud/credentials` Client. */
     credentials?: CredentialsProvider
-    /** pls-native: 'HMAC-SHA1' (default, the original's RPC signature) or 'ACS3-HMAC-SHA256' (signature V3). */
-    signatureAlgorithm?: 'HMAC-SHA1' | 'ACS3-HMAC-SHA256'
+    /** pls-native: 'HMAC-SHA1' (default, the original's RPC signature), 'ACS3-HMAC-SHA256' (signature V3) or 'ACS3-HMAC-SM3' (V3 with SM3). */
+    signatureAlgorithm?: 'HMAC-SHA1' | 'ACS3-HMAC-SHA256' | 'ACS3-HMAC-SM3'
     /** pls-native: STS base URL for the chain's role sources. Default https://sts.aliyuncs.com (or by ALIBABA_CLOUD_STS_REGION); env PLS_STS_ENDPOINT, then PLS_ENDPOINT. */
     stsEndpoint?: string
     /** pls-native: ECS instance metadata base URL. Default http://100.100.100.200; env PLS_METADATA_ENDPOINT, then PLS_ENDPOINT. */

@@ -71,6 +71,20 @@ test('the console shows SDK bindings live, places calls, shows receipts and expi
     assert.match(cells[8], /^4d \d\d:\d\d:\d\d$/, `a countdown to the expiry: ${cells[8]}`)
     await client.bindAxn({ PoolKey: POOL, PhoneNoA: '13100000001', Expiration: '2018-08-02 09:30:00' })
 
+    // The request log shows what the SDK sent, newest first, its signature masked.
+    const sent = '#requests tr[data-action="BindAxb"][data-code="OK"]'
+    await page.waitForSelector(sent, WAIT)
+    await page.waitForSelector('#requests tr[data-action="BindAxn"]', WAIT)
+    const actions = await page.$$eval('#requests tbody tr', (trs) => trs.map((tr) => tr.dataset.action))
+    assert.deepEqual(actions, ['BindAxn', 'BindAxb'])
+    const sentCells = await page.$$eval(`${sent} td`, (tds) => tds.map((td) => td.textContent))
+    assert.deepEqual(sentCells.slice(1, 6), ['BindAxb', 'HMAC-SHA1', 'yourAccessKeyId', 'OK', '200'])
+    await page.click(`${sent} summary`)
+    const shown = await page.textContent(`${sent} pre`)
+    assert.match(shown, /"Signature": "\*\*\*"/)
+    assert.match(shown, new RegExp(`"PhoneNoA": "${A}"`))
+    assert.ok(!shown.includes('yourAccessKeySecret'), 'no secret on the page')
+
     // A call placed from the page reaches the queue panel as its receipt.
     await page.click(`${row} button`)
     assert.equal(await page.inputValue('#call-form input[name="caller"]'), A)
@@ -163,10 +177,11 @@ test('the console shows SDK bindings live, places calls, shows receipts and expi
     await page.waitForSelector('#live[data-live="on"]', WAIT)
     assert.equal(await page.textContent('h1'), '号码隐私保护模拟器')
 
-    // Reset empties bindings and the log.
+    // Reset empties bindings, the log and the request log.
     await page.click('#reset')
     await page.waitForSelector('#bindings tr.empty', WAIT)
     await page.waitForSelector('#log tr.empty', WAIT)
+    await page.waitForSelector('#requests tr.empty', WAIT)
 
     // With no choice stored, a Chinese browser gets Chinese.
     await page.evaluate(() => localStorage.clear())

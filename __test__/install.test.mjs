@@ -70,6 +70,9 @@ test('the packed tarballs install without Rust and run the seed demo', { skip: !
 
   const loaded = sh(process.execPath, ['-e', `const C = require('${pkg.name}'); console.log(typeof C, typeof C.prototype.bindAxb)`], { cwd: project, env: bare })
   assert.equal(loaded.trim(), 'function function')
+  // pls-native/testing from the installed package, required and imported.
+  const testing = sh(process.execPath, ['-e', `const t = require('${pkg.name}/testing'); import('${pkg.name}/testing').then((m) => console.log(typeof t.startTestEmulator, m.startTestEmulator === t.startTestEmulator))`], { cwd: project, env: bare })
+  assert.equal(testing.trim(), 'function true')
 
   const addon = path.join(project, 'node_modules', `${pkg.name}-linux-x64-gnu`, `${pkg.name}.linux-x64-gnu.node`)
   const symbols = sh('objdump', ['-T', addon])

@@ -5,23 +5,11 @@
 // the whole-life example, then stops the emulator.
 'use strict'
 const { spawnSync } = require('node:child_process')
-const fs = require('node:fs')
 const path = require('node:path')
 const { startEmulator } = require('../emulator.js')
+const { linkExamples } = require('./link.js')
 
 const examples = __dirname
-
-function ensureAlias() {
-  // examples/package.json maps @alicloud/pls-sdk to the parent folder (file:..).
-  const alias = path.join(examples, 'node_modules', '@alicloud', 'pls-sdk')
-  if (fs.existsSync(alias)) return
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
-  const result = spawnSync(npm, ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'], {
-    cwd: examples,
-    stdio: 'inherit',
-  })
-  if (result.status !== 0) throw new Error('could not link @alicloud/pls-sdk to pls-native in examples/')
-}
 
 function run(script, url) {
   console.log(`\n$ PLS_ENDPOINT=${url} node examples/${script}`)
@@ -34,7 +22,7 @@ function run(script, url) {
 }
 
 async function main() {
-  ensureAlias()
+  linkExamples()
   const emu = await startEmulator({ clock: '2018-08-01 00:00:00' })
   console.log(`emulator listening on ${emu.url} (business clock 2018-08-01 00:00:00, Beijing time)`)
   try {

@@ -16,6 +16,7 @@ use crate::{js, Resolved};
 #[napi]
 pub struct EmulatorHandle {
     url: String,
+    ca: Option<String>,
     running: Mutex<Option<RunningEmulator>>,
 }
 
@@ -27,7 +28,15 @@ impl EmulatorHandle {
         self.url.clone()
     }
 
-    /// Stops serving; resolves once the listener is closed. Idempotent.
+    /// The PEM of the CA to trust when serving HTTPS with a certificate
+    /// made at start; undefined otherwise.
+    #[napi(getter)]
+    pub fn ca(&self) -> Option<String> {
+        self.ca.clone()
+    }
+
+    /// Stops serving; resolves once the listener is closed and the state
+    /// file (if any) is written, rejects when it could not be. Idempotent.
     #[napi]
     pub fn stop(&self, env: &Env) -> Result<Resolved> {
         let running = self
@@ -38,11 +47,15 @@ impl EmulatorHandle {
         let promise = completion::spawn(
             env.raw(),
             async move {
-                if let Some(running) = running {
-                    running.stop().await;
+                match running {
+                    Some(running) => running.stop().await.map_err(|e| e.to_string()),
+                    None => Ok(()),
                 }
             },
-            |env, ()| Ok(Settlement::Resolve(js::undefined(env)?)),
+            |env, stopped| match stopped {
+                Ok(()) => Ok(Settlement::Resolve(js::undefined(env)?)),
+                Err(message) => Ok(Settlement::Reject(js::make_error(env, &message, false)?)),
+            },
         )?;
         Ok(Resolved(promise))
     }
@@ -64,6 +77,7 @@ pub fn start_emulator(env: &Env, config_json: String) -> Result<Resolved> {
                 Ok(running) => {
                     let handle = EmulatorHandle {
                         url: running.url(),
+                        ca: running.ca_pem(),
                         running: Mutex::new(Some(running)),
                     };
                     // SAFETY: the settle callback runs on the JS thread with its
@@ -80,4 +94,18 @@ pub fn start_emulator(env: &Env, config_json: String) -> Result<Resolved> {
             },
         )?;
     Ok(Resolved(promise))
+}
+
+/// Sets or clears `PLS_ENDPOINT` in the process environment, where clients
+/// read it. For `pls-native/testing` in test runners whose `process.env` is
+/// a copy (Jest's sandbox), so the code under test sees the emulator; the
+/// name is fixed, so nothing else can be set through it.
+// Only JS calls it; a `cargo test` build of the binding sees no caller.
+#[cfg_attr(test, allow(dead_code))]
+#[napi]
+pub fn set_test_endpoint(url: Option<String>) {
+    match url {
+        Some(url) => std::env::set_var("PLS_ENDPOINT", url),
+        None => std::env::remove_var("PLS_ENDPOINT"),
+    }
 }

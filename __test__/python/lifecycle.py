@@ -1,7 +1,7 @@
 """One life cycle of a dyplsapi family, run by the official Python SDK
 (alibabacloud-dyplsapi20170525) against the emulator, unchanged.
 
-usage: lifecycle.py <emulator url> <v2|acs3> <family>
+usage: lifecycle.py <emulator url> <v2|acs3|sm3> <family>
 
 Prints one JSON object: {"family", "steps": [{"action", "code", ...}]}.
 An API error is recorded as a step (its Code) and the run goes on, so the
@@ -32,6 +32,8 @@ def client(url, mode):
     )
     if mode == "v2":
         config.signature_algorithm = "v2"
+    elif mode == "sm3":
+        config.signature_algorithm = "ACS3-HMAC-SM3"
     return Client(config)
 
 

@@ -158,7 +158,12 @@ impl PlsClient {
         };
         match self.config.signature_algorithm {
             SignatureAlgorithm::HmacSha1 => request.sign(&ctx),
-            SignatureAlgorithm::Acs3HmacSha256 => crate::signer_acs3::sign_rpc(request, &ctx),
+            SignatureAlgorithm::Acs3HmacSha256 => {
+                crate::signer_acs3::sign_rpc(request, &ctx, crate::signer_acs3::V3Hash::Sha256)
+            }
+            SignatureAlgorithm::Acs3HmacSm3 => {
+                crate::signer_acs3::sign_rpc(request, &ctx, crate::signer_acs3::V3Hash::Sm3)
+            }
         }
     }
 

@@ -132,19 +132,24 @@ pub enum SignatureAlgorithm {
     HmacSha1,
     /// Aliyun's signature V3 in an `Authorization` header.
     Acs3HmacSha256,
+    /// Signature V3 with SM3 (GB/T 32905) in place of SHA-256.
+    Acs3HmacSm3,
 }
 
 impl SignatureAlgorithm {
-    /// From the `signatureAlgorithm` option: `HMAC-SHA1` or `ACS3-HMAC-SHA256`
-    /// (also `v2` and `v3`, the names of Aliyun's Tea SDKs), in any case.
+    /// From the `signatureAlgorithm` option: `HMAC-SHA1`, `ACS3-HMAC-SHA256`
+    /// or `ACS3-HMAC-SM3` (also `v2` and `v3`, the names of Aliyun's Tea
+    /// SDKs), in any case.
     pub fn parse(text: &str) -> Result<Self, SdkError> {
         if text.eq_ignore_ascii_case("HMAC-SHA1") || text.eq_ignore_ascii_case("v2") {
             Ok(SignatureAlgorithm::HmacSha1)
         } else if text.eq_ignore_ascii_case("ACS3-HMAC-SHA256") || text.eq_ignore_ascii_case("v3") {
             Ok(SignatureAlgorithm::Acs3HmacSha256)
+        } else if text.eq_ignore_ascii_case("ACS3-HMAC-SM3") {
+            Ok(SignatureAlgorithm::Acs3HmacSm3)
         } else {
             Err(SdkError::InvalidArgument {
-                message: format!("option \"signatureAlgorithm\" must be 'HMAC-SHA1' or 'ACS3-HMAC-SHA256', got {text:?}"),
+                message: format!("option \"signatureAlgorithm\" must be 'HMAC-SHA1', 'ACS3-HMAC-SHA256' or 'ACS3-HMAC-SM3', got {text:?}"),
             })
         }
     }
@@ -249,6 +254,10 @@ mod tests {
         assert_eq!(
             SignatureAlgorithm::parse("hmac-sha1").unwrap(),
             SignatureAlgorithm::HmacSha1
+        );
+        assert_eq!(
+            SignatureAlgorithm::parse("acs3-hmac-sm3").unwrap(),
+            SignatureAlgorithm::Acs3HmacSm3
         );
         let err = SignatureAlgorithm::parse("MD5").unwrap_err();
         assert!(err.to_string().contains("signatureAlgorithm"), "{err}");

@@ -72,7 +72,12 @@ fn main() -> ExitCode {
         println!("{}", emulator.url());
         let _ = std::io::stdout().flush();
         wait_for_signal().await;
-        emulator.stop().await;
-        ExitCode::SUCCESS
+        match emulator.stop().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("pls-emulator: {e}");
+                ExitCode::FAILURE
+            }
+        }
     })
 }

@@ -1,5 +1,9 @@
-//! Verification of ACS3-HMAC-SHA256 (Aliyun's signature V3), written from
-//! the public description apart from any client's signer.
+//! Verification of Aliyun's signature V3 in both of its HMAC forms,
+//! ACS3-HMAC-SHA256 and ACS3-HMAC-SM3, written from the public description
+//! apart from any client's signer. The two differ only in the hash and the
+//! HMAC: SM3 (GB/T 32905) instead of SHA-256, for the body hash, the
+//! canonical request's hash and the signature. As Aliyun's runtimes send
+//! it, the body hash travels in `x-acs-content-sha256` in both forms.
 //!
 //! The request names its action and version in `x-acs-action` and
 //! `x-acs-version`, its time in `x-acs-date` (UTC, 15 minutes either way),
@@ -12,25 +16,75 @@
 //! METHOD \n path \n sorted encoded query \n name:value\n per signed header \n names \n body hash
 //! ```
 //!
-//! and compares hex(HMAC-SHA256(secret, "ACS3-HMAC-SHA256\n" + hex(SHA-256(canonical)))).
+//! and compares hex(HMAC-SHA256(secret, "ACS3-HMAC-SHA256\n" + hex(SHA-256(canonical))))
+//! (SM3 in place of SHA-256 for ACS3-HMAC-SM3).
 
 use axum::http::{HeaderMap, Method, Uri};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+use sm3::Sm3;
 
 use crate::gateway::{check_timestamp, gateway_error, GatewayError};
 use crate::params::Params;
 use crate::signature::{encode, signatures_equal};
 use crate::App;
 
-const ALGORITHM: &str = "ACS3-HMAC-SHA256";
+/// The first word of every V3 `Authorization` header.
+const V3_PREFIX: &str = "ACS3-";
 
-/// Whether the request is signed with V3 (an `Authorization` header of this algorithm).
+/// A V3 signature algorithm the emulator verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Algorithm {
+    HmacSha256,
+    HmacSm3,
+}
+
+impl Algorithm {
+    fn from_name(name: &str) -> Option<Algorithm> {
+        match name {
+            "ACS3-HMAC-SHA256" => Some(Algorithm::HmacSha256),
+            "ACS3-HMAC-SM3" => Some(Algorithm::HmacSm3),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Algorithm::HmacSha256 => "ACS3-HMAC-SHA256",
+            Algorithm::HmacSm3 => "ACS3-HMAC-SM3",
+        }
+    }
+
+    fn hash_hex(self, data: &[u8]) -> String {
+        match self {
+            Algorithm::HmacSha256 => lower_hex(&Sha256::digest(data)),
+            Algorithm::HmacSm3 => lower_hex(&Sm3::digest(data)),
+        }
+    }
+
+    fn hmac_hex(self, key: &[u8], data: &[u8]) -> Option<String> {
+        Some(match self {
+            Algorithm::HmacSha256 => {
+                let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
+                mac.update(data);
+                lower_hex(&mac.finalize().into_bytes())
+            }
+            Algorithm::HmacSm3 => {
+                let mut mac = Hmac::<Sm3>::new_from_slice(key).ok()?;
+                mac.update(data);
+                lower_hex(&mac.finalize().into_bytes())
+            }
+        })
+    }
+}
+
+/// Whether the request is signed with V3 (an `Authorization` header whose
+/// first word is an `ACS3-` algorithm, known or not).
 pub fn applies(headers: &HeaderMap) -> bool {
     headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().starts_with(ALGORITHM))
+        .is_some_and(|v| v.trim_start().starts_with(V3_PREFIX))
 }
 
 fn lower_hex(bytes: &[u8]) -> String {
@@ -45,18 +99,22 @@ fn incomplete(detail: &str) -> GatewayError {
     )
 }
 
-/// The three fields of the Authorization header.
+/// The algorithm and three fields of the Authorization header.
 struct Authorization<'a> {
+    algorithm: Algorithm,
     credential: &'a str,
     signed_headers: Vec<&'a str>,
     signature: &'a str,
 }
 
 fn parse_authorization(value: &str) -> Result<Authorization<'_>, GatewayError> {
-    let rest = value
-        .trim()
-        .strip_prefix(ALGORITHM)
-        .ok_or_else(|| incomplete("Unknown algorithm."))?;
+    let value = value.trim();
+    let (name, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let algorithm = Algorithm::from_name(name).ok_or_else(|| {
+        incomplete(&format!(
+            "Unknown algorithm {name:?}; ACS3-HMAC-SHA256 and ACS3-HMAC-SM3 are verified."
+        ))
+    })?;
     let (mut credential, mut signed, mut signature) = (None, None, None);
     for part in rest.trim().split(',') {
         match part.trim().split_once('=') {
@@ -69,6 +127,7 @@ fn parse_authorization(value: &str) -> Result<Authorization<'_>, GatewayError> {
     match (credential, signed, signature) {
         (Some(c), Some(s), Some(sig)) if !c.is_empty() && !s.is_empty() && !sig.is_empty() => {
             Ok(Authorization {
+                algorithm,
                 credential: c,
                 signed_headers: s.split(';').collect(),
                 signature: sig,
@@ -104,6 +163,7 @@ fn canonical_query(query: Option<&str>) -> String {
 
 /// The server's string to sign for this request, with `hashed_payload` as sent.
 fn server_string_to_sign(
+    algorithm: Algorithm,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -133,8 +193,9 @@ fn server_string_to_sign(
     canonical.push('\n');
     canonical.push_str(hashed_payload);
     format!(
-        "{ALGORITHM}\n{}",
-        lower_hex(&Sha256::digest(canonical.as_bytes()))
+        "{}\n{}",
+        algorithm.name(),
+        algorithm.hash_hex(canonical.as_bytes())
     )
 }
 
@@ -184,13 +245,24 @@ pub fn verify(
             return Err(incomplete(&format!("The header {name} must be signed.")));
         }
     }
-    let body_hash = lower_hex(&Sha256::digest(body));
-    let hashed_payload = match header(headers, "x-acs-content-sha256") {
+    let algorithm = authorization.algorithm;
+    let body_hash = algorithm.hash_hex(body);
+    let sent_hash = header(headers, "x-acs-content-sha256").or(match algorithm {
+        Algorithm::HmacSm3 => header(headers, "x-acs-content-sm3"),
+        Algorithm::HmacSha256 => None,
+    });
+    let hashed_payload = match sent_hash {
         Some(sent) if !sent.eq_ignore_ascii_case(&body_hash) => {
             return Err(gateway_error(
                 400,
                 "InvalidParameter.ContentSHA256",
-                "The x-acs-content-sha256 header does not match the SHA-256 of the body.",
+                format!(
+                    "The body hash header does not match the {} hash of the body.",
+                    match algorithm {
+                        Algorithm::HmacSha256 => "SHA-256",
+                        Algorithm::HmacSm3 => "SM3",
+                    }
+                ),
             ))
         }
         Some(sent) => sent.to_owned(),
@@ -198,16 +270,17 @@ pub fn verify(
     };
     let token = header(headers, "x-acs-security-token");
     let secret = crate::sts::secret_for(app, authorization.credential, token)?;
-    let string_to_sign = server_string_to_sign(method, uri, headers, signed, &hashed_payload);
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| {
-        gateway_error(
-            500,
-            "InternalError",
-            "The request processing has failed due to some unknown error.",
-        )
-    })?;
-    mac.update(string_to_sign.as_bytes());
-    let expected = lower_hex(&mac.finalize().into_bytes());
+    let string_to_sign =
+        server_string_to_sign(algorithm, method, uri, headers, signed, &hashed_payload);
+    let expected = algorithm
+        .hmac_hex(secret.as_bytes(), string_to_sign.as_bytes())
+        .ok_or_else(|| {
+            gateway_error(
+                500,
+                "InternalError",
+                "The request processing has failed due to some unknown error.",
+            )
+        })?;
     if !signatures_equal(&expected, &authorization.signature.to_ascii_lowercase()) {
         return Err(gateway_error(
             400,
@@ -265,6 +338,7 @@ mod tests {
             "x-acs-version",
         ];
         let to_sign = server_string_to_sign(
+            Algorithm::HmacSha256,
             &Method::POST,
             &uri,
             &headers,
@@ -283,6 +357,33 @@ mod tests {
         );
     }
 
+    /// SM3 against the standard's examples (GB/T 32905-2016 A.1 and A.2),
+    /// and HMAC-SM3 against Aliyun's own SM3
+    /// (the `alibabacloud_tea_openapi` runtime's pure-Python SM3 and
+    /// `hmac`), an implementation independent of RustCrypto's.
+    #[test]
+    fn sm3_vectors() {
+        let sm3 = Algorithm::HmacSm3;
+        assert_eq!(
+            sm3.hash_hex(b"abc"),
+            "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+        );
+        assert_eq!(
+            sm3.hash_hex(&b"abcd".repeat(16)),
+            "debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732"
+        );
+        assert_eq!(
+            sm3.hmac_hex(b"YourAccessKeySecret", b"ACS3-HMAC-SM3\nabc")
+                .unwrap(),
+            HMAC_SM3_BY_ALIYUN_RUNTIME
+        );
+    }
+
+    /// hmac.new(b"YourAccessKeySecret", b"ACS3-HMAC-SM3\nabc", Sm3).hexdigest()
+    /// with `Sm3` from alibabacloud_tea_openapi 0.4.6.
+    const HMAC_SM3_BY_ALIYUN_RUNTIME: &str =
+        "199b50b9804776a48b7f91d842dfa3e563312a5db2177fee2f283930d7ccb1af";
+
     #[test]
     fn authorization_parsing_is_strict() {
         let ok = parse_authorization(
@@ -293,10 +394,15 @@ mod tests {
             (ok.credential, ok.signed_headers.len(), ok.signature),
             ("id", 2, "ab")
         );
+        let sm3 =
+            parse_authorization("ACS3-HMAC-SM3 Credential=id,SignedHeaders=host,Signature=cd")
+                .unwrap();
+        assert_eq!(sm3.algorithm, Algorithm::HmacSm3);
         for bad in [
             "ACS3-HMAC-SHA256",
             "ACS3-HMAC-SHA256 Credential=id,Signature=ab",
             "HMAC Credential=a,SignedHeaders=h,Signature=s",
+            "ACS3-RSA-SHA256 Credential=a,SignedHeaders=h,Signature=s",
         ] {
             let err = parse_authorization(bad).err().unwrap();
             assert!(format!("{err:?}").contains("IncompleteSignature"), "{bad}");

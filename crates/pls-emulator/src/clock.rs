@@ -59,6 +59,16 @@ impl BusinessClock {
         self.changed.notified()
     }
 
+    /// How far business time is from real time, ms (what a saved state keeps).
+    pub fn offset_ms(&self) -> i64 {
+        self.offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Puts business time `offset_ms` away from real time.
+    pub fn set_offset_ms(&self, offset_ms: i64) {
+        self.offset_ms.store(offset_ms, Ordering::Relaxed);
+    }
+
     /// Business now, in epoch milliseconds.
     pub fn now_ms(&self) -> i64 {
         real_now_ms() + self.offset_ms.load(Ordering::Relaxed)

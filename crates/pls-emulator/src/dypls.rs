@@ -4,13 +4,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::action_result::{biz, ActionResult, BizError};
 use crate::clock::{format_beijing, parse_beijing};
 use crate::params::Params;
 use crate::{PoolConfig, SecretNumberConfig};
+
+/// How many live AXB pairs one X serves at most (Aliyun's BindAxb reference:
+/// "一个 X 号码可同时绑定 200 组手机号码").
+pub const MAX_AXB_PAIRS_PER_X: usize = 200;
 
 /// The demo's PoolKey, present unless the configuration replaces the pools.
 pub const DEFAULT_POOL_KEY: &str = "FC100000xxxxxx";
@@ -31,7 +35,7 @@ pub fn default_pools() -> Vec<PoolConfig> {
 }
 
 /// The kind of binding, which decides how calls to X are routed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BindKind {
     /// A and B reach each other through X.
     Axb,
@@ -44,7 +48,7 @@ pub enum BindKind {
 }
 
 /// One binding (subscription) of phone numbers to a secret number X.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Binding {
     pub subs_id: String,
@@ -82,7 +86,7 @@ impl Binding {
 }
 
 /// A pool of secret numbers, in the order they were added.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Pool {
     pub pool_key: String,
@@ -90,7 +94,7 @@ pub struct Pool {
 }
 
 /// A call that went through the emulator, kept for recording downloads.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallRecord {
     pub call_id: String,
@@ -112,13 +116,13 @@ pub struct Route {
 }
 
 /// The whole business state.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Model {
     pub(crate) pools: BTreeMap<String, Pool>,
     pub(crate) bindings: BTreeMap<u64, Binding>,
     pub(crate) calls: HashMap<String, CallRecord>,
-    next_subs_id: u64,
-    next_number_serial: u64,
+    pub(crate) next_subs_id: u64,
+    pub(crate) next_number_serial: u64,
     /// The state of the actions beyond the original nine (groups, locks,
     /// blacklists, track numbers, ...).
     pub(crate) extra: crate::actions::Extra,
@@ -241,11 +245,21 @@ impl Model {
             .filter(move |b| b.secret_no == x && b.is_active(now_ms))
     }
 
+    /// Whether X already serves the most AXB pairs one X may serve.
+    pub(crate) fn x_full(&self, x: &str, kind: BindKind, now_ms: i64) -> bool {
+        kind == BindKind::Axb
+            && self
+                .active_on(x, now_ms)
+                .filter(|b| b.kind == BindKind::Axb)
+                .count()
+                >= MAX_AXB_PAIRS_PER_X
+    }
+
     /// Whether X can take a new binding of `kind` for `parties` without
     /// making a call to X ambiguous.
     pub(crate) fn x_accepts(&self, x: &str, kind: BindKind, parties: &[&str], now_ms: i64) -> bool {
         // A locked number takes no new binding.
-        if self.extra.is_locked(x) {
+        if self.extra.is_locked(x) || self.x_full(x, kind, now_ms) {
             return false;
         }
         self.active_on(x, now_ms).all(|b| match (kind, b.kind) {
@@ -279,6 +293,12 @@ impl Model {
                 return Err(biz(
                     "isv.NO_AVAILABLE_NUMBER",
                     format!("无可用号码: {x} is locked"),
+                ));
+            }
+            if self.x_full(x, kind, now_ms) {
+                return Err(biz(
+                    "isv.NO_AVAILABLE_NUMBER",
+                    format!("无可用号码: {x} already serves {MAX_AXB_PAIRS_PER_X} A/B pairs"),
                 ));
             }
             if !self.x_accepts(x, kind, parties, now_ms) {
@@ -1215,6 +1235,36 @@ mod tests {
         let axn = m.bind_axn(&with(&[]), now()).unwrap();
         assert_eq!(axn["SecretBindDTO"]["Extension"], "");
         assert_ne!(secret_no(&axn), secret_no(&first), "an AXN X is A's alone");
+    }
+
+    #[test]
+    fn one_x_serves_at_most_200_axb_pairs() {
+        let mut m = small_pool(2);
+        let bind = |m: &mut Model, n: usize, x: Option<&str>| {
+            let a = format!("131{n:08}");
+            let b = format!("132{n:08}");
+            let mut p = axb(&a, &b, &[]);
+            p.set("PoolKey", "P");
+            if let Some(x) = x {
+                p.set("PhoneNoX", x);
+            }
+            m.bind_axb(&p, now())
+        };
+        for n in 0..MAX_AXB_PAIRS_PER_X {
+            let r = bind(&mut m, n, Some("17100000000")).unwrap();
+            assert_eq!(secret_no(&r), "17100000000");
+        }
+        let err = bind(&mut m, 900, Some("17100000000")).unwrap_err();
+        assert_eq!(err.code, "isv.NO_AVAILABLE_NUMBER");
+        assert!(err.message.contains("200"), "{}", err.message);
+        let next = bind(&mut m, 901, None).unwrap();
+        assert_eq!(secret_no(&next), "17100000001", "a full X is skipped");
+        let first: u64 = m.bindings.keys().next().copied().unwrap();
+        m.bindings.get_mut(&first).unwrap().released = true;
+        assert!(
+            bind(&mut m, 902, Some("17100000000")).is_ok(),
+            "a released pair frees a place"
+        );
     }
 
     #[test]

@@ -455,6 +455,18 @@ pub async fn handle(
         Ok(spec) => spec,
         Err(e) => return formatted(e.into_response(&request_id), &params).await,
     };
+    if let Some(limits) = &app.flow_limits {
+        if !limits.admit(spec.name, real_now_ms()) {
+            let refused = business_response(
+                &request_id,
+                Err(BizError {
+                    code: "isv.FLOW_LIMIT",
+                    message: format!("业务流控: {} is limited to its QPS", spec.name),
+                }),
+            );
+            return formatted(refused, &params).await;
+        }
+    }
     if app.stateless {
         return stateless_response(spec.name, &request_id);
     }

@@ -5,8 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::routing::{get, post, put};
 use axum::Router;
@@ -14,6 +15,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -29,8 +31,10 @@ mod control;
 mod dybase;
 mod dypls;
 mod faults;
+mod flow_limit;
 mod gateway;
 mod ids;
+mod inspect;
 mod metadata;
 mod mns;
 mod outbox;
@@ -38,11 +42,19 @@ mod params;
 mod push;
 mod queue_names;
 mod receipts;
+mod request_log;
+mod seed;
 mod signature;
+mod state;
 mod sts;
+mod tls;
 mod xml_reply;
 
-use clock::{parse_beijing, BusinessClock};
+pub use flow_limit::FlowLimitsOption;
+pub use seed::{Seed, SeedSource};
+pub use tls::TlsOption;
+
+use clock::BusinessClock;
 use dypls::Model;
 use gateway::NonceStore;
 use ids::Ids;
@@ -109,6 +121,16 @@ pub struct EmulatorConfig {
     /// How long a push waits for the receiver's answer, ms (default 700,
     /// the service's limit).
     pub push_timeout_ms: Option<u64>,
+    /// The starting state: a seed file's path or the seed itself. The
+    /// options above win over it.
+    pub seed: Option<SeedSource>,
+    /// A state file: loaded at start when it exists, written at `stop`.
+    pub state: Option<String>,
+    /// HTTPS: `true` (a certificate made at start) or `{cert, key}` PEM.
+    pub tls: Option<TlsOption>,
+    /// QPS limits answered with isv.FLOW_LIMIT: `true` for the documented
+    /// ones, or `{Action: qps}`; off when absent.
+    pub flow_limits: Option<FlowLimitsOption>,
 }
 
 /// Why the emulator could not start.
@@ -121,6 +143,8 @@ pub enum EmulatorError {
         address: String,
         source: std::io::Error,
     },
+    /// The state file could not be read at start or written at stop.
+    State { path: String, reason: String },
 }
 
 impl fmt::Display for EmulatorError {
@@ -135,6 +159,7 @@ impl fmt::Display for EmulatorError {
             EmulatorError::Bind { address, source } => {
                 write!(f, "cannot listen on {address}: {source}")
             }
+            EmulatorError::State { path, reason } => write!(f, "state file {path}: {reason}"),
         }
     }
 }
@@ -143,7 +168,7 @@ impl std::error::Error for EmulatorError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             EmulatorError::Bind { source, .. } => Some(source),
-            EmulatorError::Config(_) => None,
+            EmulatorError::Config(_) | EmulatorError::State { .. } => None,
         }
     }
 }
@@ -159,7 +184,8 @@ pub(crate) struct App {
     pub account: String,
     pub stateless: bool,
     pub keys: HashMap<String, String>,
-    initial_pools: Vec<PoolConfig>,
+    /// The model as configured and seeded, which `reset` returns to.
+    initial_model: Model,
     initial_clock: Option<i64>,
     pub clock: BusinessClock,
     pub ids: Ids,
@@ -176,6 +202,10 @@ pub(crate) struct App {
     pub outbox: outbox::Outbox,
     pub faults: faults::Faults,
     pub shutdown: watch::Receiver<bool>,
+    pub requests: request_log::RequestLog,
+    pub flow_limits: Option<flow_limit::FlowLimits>,
+    pub state_file: Option<PathBuf>,
+    pub started: Instant,
 }
 
 impl App {
@@ -184,27 +214,11 @@ impl App {
         base_url: String,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Self, EmulatorError> {
-        let initial_clock = match &config.clock {
-            Some(text) => Some(parse_beijing(text).ok_or_else(|| {
-                EmulatorError::Config(format!(
-                    "clock must be YYYY-MM-DD HH:mm:ss (Beijing time), got {text:?}"
-                ))
-            })?),
-            None => None,
-        };
-        let initial_pools = config.pools.clone().unwrap_or_else(dypls::default_pools);
-        let mut keys: HashMap<String, String> = config
-            .keys
-            .iter()
-            .filter(|k| !k.access_key_id.is_empty())
-            .map(|k| (k.access_key_id.clone(), k.access_key_secret.clone()))
-            .collect();
-        keys.insert(DEMO_ACCESS_KEY_ID.into(), DEMO_ACCESS_KEY_SECRET.into());
-        let account = config
-            .account
-            .clone()
-            .filter(|a| !a.is_empty())
-            .unwrap_or_else(|| "1234567890".into());
+        let setup = seed::Setup::resolve(config)?;
+        let initial_clock = setup.clock;
+        let clock = BusinessClock::new(initial_clock);
+        let initial_model = setup.model(clock.now_ms())?;
+        let account = setup.account;
         let push = push::Pusher::new(&config.push, config.push_timeout_ms)
             .map_err(EmulatorError::Config)?;
         Ok(App {
@@ -214,10 +228,10 @@ impl App {
             outbox: outbox::Outbox::default(),
             account,
             stateless: config.stateless,
-            keys,
-            model: Mutex::new(Model::new(&initial_pools)),
-            initial_pools,
-            clock: BusinessClock::new(initial_clock),
+            keys: setup.keys,
+            model: Mutex::new(initial_model.clone()),
+            initial_model,
+            clock,
             initial_clock,
             ids: Ids::new(),
             nonces: Mutex::new(NonceStore::default()),
@@ -226,13 +240,20 @@ impl App {
             activity: Mutex::new(activity::ActivityLog::default()),
             faults: faults::Faults::default(),
             shutdown,
+            requests: request_log::RequestLog::default(),
+            flow_limits: setup
+                .flow_limits
+                .as_ref()
+                .and_then(FlowLimitsOption::limits),
+            state_file: config.state.as_ref().map(PathBuf::from),
+            started: Instant::now(),
         })
     }
 
     /// Back to the configured initial state (the clock to its start).
     fn reset(&self) {
         if let Ok(mut m) = self.model.lock() {
-            *m = Model::new(&self.initial_pools);
+            *m = self.initial_model.clone();
         }
         if let Ok(mut n) = self.nonces.lock() {
             n.clear();
@@ -250,18 +271,33 @@ impl App {
         self.push.reset();
         self.outbox.clear();
         self.faults.clear();
+        self.requests.clear();
+        if let Some(limits) = &self.flow_limits {
+            limits.reset();
+        }
         self.clock.set(self.initial_clock);
     }
 }
 
 /// All routes of the one base URL.
 fn router(app: Arc<App>) -> Router {
-    Router::new()
+    let services = Router::new()
         .route("/", get(gateway::handle).post(gateway::handle))
         .route(
             "/queues/{queue}/messages",
             get(mns::receive).delete(mns::delete),
-        )
+        );
+    // The benchmark's stateless mode keeps its hot path free of the log.
+    let services = if app.stateless {
+        services
+    } else {
+        services.route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            request_log::record,
+        ))
+    };
+    Router::new()
+        .merge(services)
         .route("/latest/api/token", put(metadata::token))
         .route(
             "/latest/meta-data/ram/security-credentials/",
@@ -281,6 +317,11 @@ fn router(app: Arc<App>) -> Router {
         .route("/__emulator/push", get(push::list).post(push::configure))
         .route("/__emulator/queues/visibility", post(control::visibility))
         .route("/__emulator/recordings/{file}", get(control::recording))
+        .route("/__emulator/requests", get(request_log::list))
+        .route("/__emulator/health", get(inspect::health))
+        .route("/__emulator/queues/next", post(inspect::next))
+        .route("/__emulator/snapshot", get(state::snapshot))
+        .route("/__emulator/restore", post(state::restore))
         .merge(console::routes())
         .with_state(app)
 }
@@ -289,6 +330,8 @@ fn router(app: Arc<App>) -> Router {
 pub struct RunningEmulator {
     url: String,
     address: SocketAddr,
+    ca_pem: Option<String>,
+    app: Arc<App>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -304,13 +347,27 @@ impl RunningEmulator {
         self.address
     }
 
+    /// The PEM of the CA a client must trust, when serving HTTPS with a
+    /// certificate made at start.
+    pub fn ca_pem(&self) -> Option<String> {
+        self.ca_pem.clone()
+    }
+
     /// Graceful shutdown: stops accepting, ends long polls, lets in-flight
-    /// requests finish, and returns once the listener is closed.
-    pub async fn stop(self) {
+    /// requests finish, returns once the listener is closed, then writes
+    /// the state file when there is one (the error says why it could not).
+    pub async fn stop(self) -> Result<(), EmulatorError> {
         let _ = self.shutdown.send(true);
         // Connections get a few seconds to finish; a stuck client must not
         // hang the caller's shutdown.
         let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+        match &self.app.state_file {
+            Some(path) => state::save_file(&self.app, path).map_err(|e| EmulatorError::State {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -331,6 +388,10 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
     // Validate before binding, so a bad config never holds the port.
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     App::new(&config, String::new(), shutdown_rx.clone())?;
+    let tls = match config.tls.as_ref().filter(|t| t.enabled()) {
+        Some(option) => Some(tls::setup(option, &host)?),
+        None => None,
+    };
     let listener = TcpListener::bind((host.as_str(), port))
         .await
         .map_err(|source| EmulatorError::Bind {
@@ -343,20 +404,39 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
             address: address_text,
             source,
         })?;
-    let url = format!("http://{address}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{address}");
     let app = Arc::new(App::new(&config, url.clone(), shutdown_rx.clone())?);
+    if let Some(path) = &app.state_file {
+        state::load_file(&app, path).map_err(|e| EmulatorError::State {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    }
+    let (acceptor, ca_pem) = match tls {
+        Some(t) => (Some(t.acceptor), t.ca_pem),
+        None => (None, None),
+    };
     tokio::spawn(outbox::run(app.clone()));
-    let task = tokio::spawn(serve(listener, router(app), shutdown_rx));
+    let task = tokio::spawn(serve(listener, router(app.clone()), shutdown_rx, acceptor));
     Ok(RunningEmulator {
         url,
         address,
+        ca_pem,
+        app,
         shutdown: shutdown_tx,
         task,
     })
 }
 
-/// The accept loop: one task per connection, HTTP/1.1 with keep-alive.
-async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::Receiver<bool>) {
+/// The accept loop: one task per connection, HTTP/1.1 with keep-alive,
+/// over TLS when there is an acceptor.
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     // Every connection task holds a clone of this sender; when all are
     // gone, `recv` returns None and every connection has closed.
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
@@ -365,7 +445,14 @@ async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::Recei
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(serve_connection(stream, router.clone(), shutdown.clone(), alive_tx.clone()));
+                    match &tls {
+                        None => {
+                            tokio::spawn(serve_connection(stream, router.clone(), shutdown.clone(), alive_tx.clone()));
+                        }
+                        Some(acceptor) => {
+                            tokio::spawn(serve_tls_connection(acceptor.clone(), stream, router.clone(), shutdown.clone(), alive_tx.clone()));
+                        }
+                    }
                 }
                 // Out of file descriptors and the like: back off, keep serving.
                 Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
@@ -378,12 +465,35 @@ async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::Recei
     let _ = alive_rx.recv().await;
 }
 
-async fn serve_connection(
+/// The TLS handshake in the connection's own task (a slow client never
+/// holds up the accept loop), bounded in time and by shutdown.
+async fn serve_tls_connection(
+    acceptor: tokio_rustls::TlsAcceptor,
     stream: tokio::net::TcpStream,
     router: Router,
     mut shutdown: watch::Receiver<bool>,
-    _alive: mpsc::Sender<()>,
+    alive: mpsc::Sender<()>,
 ) {
+    let handshake = tokio::time::timeout(tls::HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+    let stream = tokio::select! {
+        done = handshake => match done {
+            Ok(Ok(stream)) => stream,
+            // A failed or stalled handshake just closes the connection.
+            _ => return,
+        },
+        _ = shutdown.changed() => return,
+    };
+    serve_connection(stream, router, shutdown, alive).await;
+}
+
+async fn serve_connection<S>(
+    stream: S,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+    _alive: mpsc::Sender<()>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let mut router = router.clone();
         async move {
@@ -423,3 +533,5 @@ mod proptests;
 mod receipts_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tool_tests;

@@ -204,8 +204,24 @@ impl Queue {
         &self,
         wait: Duration,
         ids: &Ids,
-        mut shutdown: tokio::sync::watch::Receiver<bool>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Option<Delivery> {
+        self.wait_for(wait, shutdown, |now| match self.try_receive(now, ids) {
+            Attempt::Got(d) => Ok(d),
+            Attempt::Empty(next_visible) => Err(next_visible),
+        })
+        .await
+    }
+
+    /// Tries `attempt` (given real now) until it yields, waking when a
+    /// message arrives or when the earliest invisible one it names becomes
+    /// visible; None at the end of `wait` or at shutdown.
+    async fn wait_for<T>(
+        &self,
+        wait: Duration,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+        mut attempt: impl FnMut(i64) -> Result<T, Option<i64>>,
+    ) -> Option<T> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             // Registered before looking, so an enqueue between the look and
@@ -214,9 +230,9 @@ impl Queue {
             tokio::pin!(arrived);
             arrived.as_mut().enable();
             let now = real_now_ms();
-            let wake_at = match self.try_receive(now, ids) {
-                Attempt::Got(d) => return Some(d),
-                Attempt::Empty(next_visible) => {
+            let wake_at = match attempt(now) {
+                Ok(got) => return Some(got),
+                Err(next_visible) => {
                     let next = next_visible.map(|t| {
                         tokio::time::Instant::now() + Duration::from_millis((t - now).max(1) as u64)
                     });
@@ -597,6 +613,141 @@ pub async fn delete(
     }
 }
 
+/// A queue as a saved state holds it: its messages (bodies as sent, the
+/// delivery counts) and its visibility timeout. A message that was in
+/// flight comes back visible: its receipt handle died with the process.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueDump {
+    pub visibility_timeout_seconds: i64,
+    pub messages: Vec<MessageDump>,
+}
+
+/// One saved message.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageDump {
+    pub message_id: String,
+    /// The MessageBody as delivered (base64 of the receipt's JSON).
+    pub body: String,
+    pub enqueue_time: i64,
+    pub first_dequeue_time: i64,
+    pub dequeue_count: u32,
+}
+
+impl Queue {
+    /// The queue for a saved state.
+    pub(crate) fn dump(&self) -> QueueDump {
+        match self.state.lock() {
+            Ok(s) => QueueDump {
+                visibility_timeout_seconds: s.visibility_ms / 1000,
+                messages: s
+                    .messages
+                    .iter()
+                    .map(|m| MessageDump {
+                        message_id: m.id.clone(),
+                        body: m.body.clone(),
+                        enqueue_time: m.enqueue_ms,
+                        first_dequeue_time: m.first_dequeue_ms,
+                        dequeue_count: m.dequeue_count,
+                    })
+                    .collect(),
+            },
+            Err(_) => QueueDump {
+                visibility_timeout_seconds: DEFAULT_VISIBILITY_MS / 1000,
+                messages: Vec::new(),
+            },
+        }
+    }
+
+    /// Replaces the queue with a saved one; its messages are visible now.
+    pub(crate) fn load(&self, dump: &QueueDump) {
+        let now = real_now_ms();
+        let messages = dump
+            .messages
+            .iter()
+            .map(|m| Message {
+                id: m.message_id.clone(),
+                body_md5: Md5::digest(m.body.as_bytes())
+                    .iter()
+                    .map(|b| format!("{b:02X}"))
+                    .collect(),
+                body: m.body.clone(),
+                enqueue_ms: m.enqueue_time,
+                next_visible_ms: now,
+                first_dequeue_ms: m.first_dequeue_time,
+                dequeue_count: m.dequeue_count,
+                receipt_handle: None,
+            })
+            .collect();
+        if let Ok(mut s) = self.state.lock() {
+            s.messages = messages;
+            s.visibility_ms = dump.visibility_timeout_seconds.max(0).saturating_mul(1000);
+        }
+        self.arrived.notify_waiters();
+    }
+
+    /// For the control API: waits up to `wait` for a visible message and
+    /// returns it decoded, taking it off the queue when `consume`, else
+    /// leaving it exactly as it was.
+    pub(crate) async fn next_visible(
+        &self,
+        wait: Duration,
+        consume: bool,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Option<MessageView> {
+        self.wait_for(wait, shutdown, |now| {
+            let Ok(mut state) = self.state.lock() else {
+                return Err(None);
+            };
+            match state.messages.iter().position(|m| m.next_visible_ms <= now) {
+                Some(i) => {
+                    let view = state.messages[i].view(now);
+                    if consume {
+                        state.messages.remove(i);
+                    }
+                    Ok(view)
+                }
+                None => Err(state.messages.iter().map(|m| m.next_visible_ms).min()),
+            }
+        })
+        .await
+    }
+}
+
+impl Queues {
+    /// The queue of a message type on `account`, and the known types when
+    /// there is none.
+    pub(crate) fn of_type(
+        &self,
+        account: &str,
+        message_type: &str,
+    ) -> Result<&Arc<Queue>, Vec<String>> {
+        self.get(&queue_name(account, message_type)).ok_or_else(|| {
+            let prefix = queue_name(account, "");
+            let mut types: Vec<String> = self
+                .by_name
+                .keys()
+                .filter_map(|n| n.strip_prefix(&prefix).map(str::to_string))
+                .collect();
+            types.sort();
+            types
+        })
+    }
+
+    /// Every queue for a saved state, by message type.
+    pub(crate) fn dump(&self, account: &str) -> std::collections::BTreeMap<String, QueueDump> {
+        let prefix = queue_name(account, "");
+        self.by_name
+            .iter()
+            .filter_map(|(name, q)| {
+                name.strip_prefix(&prefix)
+                    .map(|t| (t.to_string(), q.dump()))
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -701,6 +852,45 @@ mod tests {
             .await
             .is_none());
         assert!(started.elapsed() >= Duration::from_millis(950));
+    }
+
+    #[tokio::test]
+    async fn next_visible_peeks_or_consumes_and_dumps_round_trip() {
+        let (q, ids) = (Queue::new(), Ids::new());
+        assert!(q
+            .next_visible(Duration::ZERO, true, no_shutdown())
+            .await
+            .is_none());
+        q.enqueue(&serde_json::json!({"n": 1}), &ids);
+        let peeked = q
+            .next_visible(Duration::ZERO, false, no_shutdown())
+            .await
+            .unwrap();
+        assert_eq!(peeked.body["n"], 1);
+        assert_eq!(q.dump().messages.len(), 1, "a peek leaves it");
+        q.set_visibility(7);
+        let dump = q.dump();
+        let copy = Queue::new();
+        copy.load(&dump);
+        assert_eq!(copy.dump().visibility_timeout_seconds, 7);
+        let taken = copy
+            .next_visible(Duration::ZERO, true, no_shutdown())
+            .await
+            .unwrap();
+        assert_eq!(taken.message_id, peeked.message_id);
+        assert!(copy.dump().messages.is_empty(), "consumed");
+        // A receive delivers the loaded message with the same MD5 as before.
+        let d = q
+            .receive(Duration::ZERO, &ids, no_shutdown())
+            .await
+            .unwrap();
+        let reloaded = Queue::new();
+        reloaded.load(&q.dump());
+        let again = reloaded
+            .receive(Duration::ZERO, &ids, no_shutdown())
+            .await
+            .unwrap();
+        assert_eq!((again.body_md5, again.dequeue_count), (d.body_md5, 2));
     }
 
     #[test]

@@ -299,7 +299,7 @@ async fn a_call_is_pushed_for_the_types_with_a_url_and_queued_for_the_rest() {
         assert_eq!(r["vendor"], 2, "a 130 number is China Unicom's");
         assert_eq!(&r["operatingTime"].as_str().unwrap()[..10], "2018-08-01");
     }
-    emu.stop().await;
+    emu.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -401,7 +401,7 @@ async fn failed_pushes_are_retried_on_the_business_clock_then_dropped() {
     advance(&emu, 3600).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.bodies().len(), 7, "dropped for good");
-    emu.stop().await;
+    emu.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -449,7 +449,7 @@ async fn the_push_twice_fault_and_the_answer_limit() {
     assert_eq!(entries[2]["outcome"], "failed");
     assert_eq!(entries[2]["detail"], "no answer within 300 ms");
     assert_eq!(entries[2]["status"], Value::Null);
-    emu.stop().await;
+    emu.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -517,7 +517,7 @@ async fn the_asr_report_comes_after_its_delay_on_the_business_clock() {
     let listing = get_json(&emu, "/__emulator/push").await;
     assert_eq!(listing["pending"], json!([]));
     assert_eq!(listing["push"]["SecretAsrReport"], url.as_str());
-    emu.stop().await;
+    emu.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -566,5 +566,5 @@ async fn push_settings_are_checked() {
     })
     .await;
     assert!(matches!(bad, Err(crate::EmulatorError::Config(m)) if m.contains("not a URL")));
-    emu.stop().await;
+    emu.stop().await.unwrap();
 }

@@ -1,5 +1,8 @@
 //! `Format=XML` replies: the JSON reply rewritten as the POP gateway writes
-//! XML. A success is wrapped in `<{Action}Response>`, an error in
+//! XML. A reply of the action, success or business error (HTTP 200 with a
+//! `Code` other than OK), is wrapped in `<{Action}Response>`, as captured
+//! from the real gateway (`<SendSmsResponse>...<Code>isv.BUSINESS_LIMIT_CONTROL</Code>`
+//! for the sister product dysmsapi); a gateway error (it has `HostId`) in
 //! `<Error>`; a list repeats its element under the list's own name.
 
 use axum::body::{to_bytes, Body};
@@ -74,10 +77,10 @@ pub fn render(root: &str, body: &Value) -> String {
     out
 }
 
-/// Whether a JSON reply is an error: a gateway error (it has HostId) or a
-/// business Code other than OK.
-fn is_error(body: &Value) -> bool {
-    body.get("HostId").is_some() || body.get("Code").is_some_and(|c| c != "OK")
+/// Whether a JSON reply is the gateway's own error (it has HostId), which
+/// is `<Error>`; the action's replies, errors included, are its response.
+fn is_gateway_error(body: &Value) -> bool {
+    body.get("HostId").is_some()
 }
 
 /// Rewrites a JSON reply as XML; a body that is not JSON stays as it is.
@@ -89,7 +92,7 @@ pub async fn to_xml(response: Response, action: &str) -> Response {
     let Ok(json) = serde_json::from_slice::<Value>(&bytes) else {
         return Response::from_parts(parts, Body::from(bytes));
     };
-    let root = if is_error(&json) || action.is_empty() {
+    let root = if is_gateway_error(&json) || action.is_empty() {
         "Error".to_string()
     } else {
         format!("{action}Response")
@@ -123,11 +126,35 @@ mod tests {
     }
 
     #[test]
-    fn errors_are_told_apart_from_successes() {
-        assert!(is_error(&json!({"Code": "isv.BIND_CONFLICT"})));
-        assert!(is_error(
+    fn only_gateway_errors_are_error_documents() {
+        assert!(!is_gateway_error(&json!({"Code": "isv.BIND_CONFLICT"})));
+        assert!(is_gateway_error(
             &json!({"Code": "SignatureDoesNotMatch", "HostId": "h"})
         ));
-        assert!(!is_error(&json!({"Code": "OK"})));
+        assert!(!is_gateway_error(&json!({"Code": "OK"})));
+    }
+
+    #[tokio::test]
+    async fn a_business_error_keeps_the_action_root() {
+        let reply = |body: &str| Response::new(Body::from(body.to_string()));
+        let business = to_xml(
+            reply(r#"{"RequestId":"r","Code":"isv.BIND_CONFLICT","Message":"m"}"#),
+            "BindAxb",
+        )
+        .await;
+        let text = to_bytes(business.into_body(), MAX_BODY).await.unwrap();
+        assert_eq!(
+            std::str::from_utf8(&text).unwrap(),
+            "<?xml version='1.0' encoding='UTF-8'?><BindAxbResponse><RequestId>r</RequestId><Code>isv.BIND_CONFLICT</Code><Message>m</Message></BindAxbResponse>"
+        );
+        let gateway = to_xml(
+            reply(r#"{"RequestId":"r","HostId":"h","Code":"InvalidVersion","Message":"m"}"#),
+            "BindAxb",
+        )
+        .await;
+        let text = to_bytes(gateway.into_body(), MAX_BODY).await.unwrap();
+        assert!(std::str::from_utf8(&text)
+            .unwrap()
+            .contains("<Error><RequestId>"));
     }
 }

@@ -1,6 +1,7 @@
 //! AXG: a number group G in a pool, and bindings where A and every number
 //! of G reach each other through X.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::{form, invalid, need, number_list, opt};
@@ -12,7 +13,7 @@ use crate::params::Params;
 const GROUP_LIMIT: usize = 200;
 
 /// A number group.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Group {
     pub pool_key: String,
     pub numbers: Vec<String>,

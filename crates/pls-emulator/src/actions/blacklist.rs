@@ -1,7 +1,7 @@
 //! Blacklists of a pool: point-to-point pairs (with a direction) and
 //! numbers barred from the whole pool. Simulated calls they cover are refused.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Map;
 
 use super::{invalid, need, opt};
@@ -13,7 +13,7 @@ const POINT_TO_POINT: &str = "POINT_TO_POINT_BLACK";
 const POOL_WIDE: &str = "PARTNER_GLOBAL_NUMBER_BLACK";
 
 /// One blacklist entry.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Entry {
     pub pool_key: String,

@@ -3,6 +3,7 @@
 //! TelX the parties, Subid the binding), with the request's own timestamp
 //! Ts (`yyyyMMddHHmmssSSS`).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{data, data_ok, form, invalid, need, opt};
@@ -11,7 +12,7 @@ use crate::dypls::{parse_expiration, validate_phone, BindKind, Binding, Model, S
 use crate::params::Params;
 
 /// Which binding family an action is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Kind {
     Axb,
     Axn,
@@ -37,7 +38,7 @@ impl Kind {
 }
 
 /// The fixed-line fields of a binding.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Entry {
     pub kind: Option<Kind>,
     pub subts: String,

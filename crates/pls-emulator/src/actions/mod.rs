@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::action_result::{biz, ActionResult, BizError};
@@ -26,7 +27,8 @@ mod waybill;
 mod xnumber;
 
 /// State of the families beyond the original nine.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Extra {
     groups: BTreeMap<u64, axg::Group>,
     locked: BTreeSet<String>,
@@ -36,6 +38,7 @@ pub struct Extra {
     x_configs: BTreeMap<String, Map<String, Value>>,
     fixed_lines: BTreeMap<u64, fixed_line::Entry>,
     waybills: BTreeMap<String, waybill::Waybill>,
+    #[serde(with = "crate::state::pairs")]
     a_reports: BTreeMap<(String, String), reports::Report>,
     /// When a number was first seen by QuerySecretNoDetail (its stand-in
     /// purchase time).

@@ -1,6 +1,7 @@
 //! A numbers reported to a customer's whitelist group (ANoWhiteGroupId),
 //! and the upload slot for their documents.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{data, invalid, need, opt, Context};
@@ -9,11 +10,11 @@ use crate::dypls::{validate_phone, Model};
 use crate::params::Params;
 
 /// A reported A number.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub cust_phone_no: String,
     pub remark: String,
-    pub no_type: &'static str,
+    pub no_type: String,
 }
 
 /// The document types accepted: 1 identity card and up to 9 others.
@@ -55,7 +56,8 @@ pub fn create(model: &mut Model, p: &Params, number_key: &str) -> ActionResult {
                 "FIXED"
             } else {
                 "MOBILE"
-            },
+            }
+            .to_string(),
         },
     );
     data(json!({"CreateResult": true, "FailType": 0}))

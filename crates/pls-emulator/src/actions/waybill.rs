@@ -1,6 +1,7 @@
 //! Pick-up waybills: a courier's time slots for an address, the waybill
 //! ordered for a pick-up, and its cancellation.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::{invalid, json_param, need, opt};
@@ -10,7 +11,7 @@ use crate::dypls::Model;
 use crate::params::Params;
 
 /// A waybill by its OuterOrderCode.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Waybill {
     pub mail_no: String,
     pub got_code: String,

@@ -3,6 +3,7 @@
 //! a BindId, an AXB binding of the model, so simulated calls route). X
 //! carries a configuration of its abilities.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::{data, data_ok, invalid, need, opt};
@@ -15,7 +16,7 @@ use crate::params::Params;
 const MAX_CALL_BINDING_SECONDS: i64 = 24 * 3600;
 
 /// X tied to B.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Auth {
     pub pool_key: String,
     pub tel_b: String,
