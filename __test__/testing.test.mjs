@@ -147,6 +147,19 @@ test('helpers: calls, receipts, requests, clock, faults, snapshots', async () =>
   }
 })
 
+test('nextReceipt on a pushed type says where its receipts go instead of waiting', async () => {
+  const emu = await startTestEmulator({ clock: CLOCK, env: false, push: { SecretReport: 'http://127.0.0.1:9/receipts' } })
+  try {
+    const started = Date.now()
+    await assert.rejects(emu.nextReceipt('SecretReport', { timeoutMs: 10_000 }), /pushed to http:\/\/127\.0\.0\.1:9\/receipts/)
+    assert.ok(Date.now() - started < 5_000, 'answered at once, not after the wait')
+    await emu.control('push', { type: 'SecretReport', url: null })
+    await assert.rejects(emu.nextReceipt('SecretReport', { timeoutMs: 50 }), { code: 'EMULATOR_NO_RECEIPT' })
+  } finally {
+    await emu.stop()
+  }
+})
+
 test('with tls: true the client options carry the CA', async () => {
   const emu = await startTestEmulator({ clock: CLOCK, tls: true, env: false })
   try {

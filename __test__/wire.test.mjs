@@ -42,7 +42,9 @@ function nextBind() {
 }
 
 before(async () => {
-  emu = await startEmulator({ clock: '2018-08-01 00:00:00' })
+  // One X serves at most 200 A/B pairs: 40 numbers hold the 6,040 bindings
+  // each stale-connection scenario makes.
+  emu = await startEmulator({ clock: '2018-08-01 00:00:00', seed: { pools: [{ poolKey: POOL, cities: { 北京: 40 } }] } })
 })
 after(async () => {
   await emu.stop()

@@ -94,6 +94,13 @@ pub async fn next(State(app): State<Arc<App>>, body: Bytes) -> Response {
             )
         }
     };
+    // A pushed type never reaches its queue: say so rather than time out.
+    if let Some(url) = app.push.url_for(&request.message_type) {
+        return reply(
+            StatusCode::CONFLICT,
+            &json!({ "error": format!("{} receipts are pushed to {url}, not queued; read them where they are pushed, or queue the type again (POST /__emulator/push with \"url\": null)", request.message_type) }),
+        );
+    }
     let wait = Duration::from_millis(request.wait_ms.min(MAX_WAIT_MS));
     match queue
         .next_visible(wait, request.consume, app.shutdown.clone())
