@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// pls-emulator [--port N] [--host H] [--clock "YYYY-MM-DD HH:mm:ss"] [--account ID] [--stateless]
-// Prints the base URL as the first stdout line, then serves until SIGINT/SIGTERM.
+// pls-emulator [--port N] [--host H] [--clock "YYYY-MM-DD HH:mm:ss"] [--account ID] [--stateless] [--stop-on-stdin-close]
+// Prints the base URL as the first stdout line, then serves until SIGINT or
+// SIGTERM (on Windows: Ctrl+C, Ctrl+Break or a closed console), or, with
+// --stop-on-stdin-close, until its standard input closes: the way a parent
+// process stops it cleanly on Windows, where it cannot send a signal.
 'use strict'
 const { parseArgs } = require('node:util')
 const { startEmulator } = require('../emulator.js')
 
-const usage = 'usage: pls-emulator [--port N] [--host H] [--clock "YYYY-MM-DD HH:mm:ss"] [--account ID] [--stateless]'
+const usage = 'usage: pls-emulator [--port N] [--host H] [--clock "YYYY-MM-DD HH:mm:ss"] [--account ID] [--stateless] [--stop-on-stdin-close]'
 
 let values
 try {
@@ -16,6 +19,7 @@ try {
       clock: { type: 'string' },
       account: { type: 'string' },
       stateless: { type: 'boolean' },
+      'stop-on-stdin-close': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   }))
@@ -49,13 +53,18 @@ startEmulator(options).then(
     console.error(`pls-emulator: console at ${emu.url}/__emulator/`)
     // The server runs on the addon's threads; this keeps Node's loop alive.
     const keepAlive = setInterval(() => {}, 1 << 30)
+    let stopping = false
     const shutdown = async () => {
+      if (stopping) return
+      stopping = true
       clearInterval(keepAlive)
       await emu.stop()
       process.exit(0)
     }
-    process.once('SIGINT', shutdown)
-    process.once('SIGTERM', shutdown)
+    // Node maps Ctrl+Break to SIGBREAK and a closed console window to SIGHUP on Windows.
+    const signals = process.platform === 'win32' ? ['SIGINT', 'SIGTERM', 'SIGBREAK', 'SIGHUP'] : ['SIGINT', 'SIGTERM']
+    for (const signal of signals) process.once(signal, shutdown)
+    if (values['stop-on-stdin-close']) process.stdin.once('end', shutdown).once('error', shutdown).resume()
   },
   (err) => {
     console.error(`pls-emulator: ${err.message}`)
