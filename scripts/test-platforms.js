@@ -13,7 +13,8 @@
 //   3. the whole node suite (scripts/run-tests.js) runs in a copy of this
 //      checkout whose node_modules holds the installed platform package, so
 //      every test and every process a test starts loads that addon.
-// linux-x64-gnu runs on Node 18, 20, 22 and 24; the others on Node 22.
+// linux-x64-gnu runs on Node 18, 20, 22 and 24; the others on Node 22. Bun
+// and Deno (from npm) then run the emulator CLI and the seed demo.
 //   --target <platform>  only this platform (repeatable)
 //   --node <major>       only this Node major (repeatable)
 //   --no-suite           steps 1 and 2 only
@@ -26,7 +27,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { TARGETS, findTarget } = require('./targets.js')
-const { CACHE, runtimeFor, stopWine, nodeMajors } = require('./platforms/runtimes.js')
+const { CACHE, runtimeFor, stopWine, nodeMajors, otherRuntime, OTHER_RUNTIMES } = require('./platforms/runtimes.js')
 
 const root = path.resolve(__dirname, '..')
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
@@ -124,14 +125,14 @@ function installProject(target, project) {
 }
 
 /** Step 2: the platform's node loads the installed package, serves the emulator CLI and runs the seed demo. */
-async function seedDemo(target, runtime, project, logPrefix) {
+async function seedDemo(target, runtime, project, logPrefix, { addonFile = true } = {}) {
   const node = (args, log, { env, onOutput } = {}) =>
     runLogged(runtime.command, [...runtime.prefixArgs, ...args], { cwd: project, env: { ...runtime.env, ...env }, log, timeoutMs: STEP_TIMEOUT_MS, onOutput })
 
   fs.writeFileSync(
     path.join(project, 'which-addon.js'),
     "const C = require('pls-native')\n" +
-      "console.log(JSON.stringify({ addons: Object.keys(require.cache).filter((f) => f.endsWith('.node')),\n" +
+      "console.log(JSON.stringify({ addons: Object.keys(require.cache || {}).filter((f) => f.endsWith('.node')),\n" +
       "  alias: require('@alicloud/pls-sdk') === C, bindAxb: typeof C.prototype.bindAxb }))\n",
   )
   const whichLog = `${logPrefix}-load.log`
@@ -139,7 +140,7 @@ async function seedDemo(target, runtime, project, logPrefix) {
   if (loaded.code !== 0) fail(`require('pls-native') failed`, whichLog)
   const facts = JSON.parse(loaded.output.trim().split('\n').pop())
   const expected = `${pkg.name}.${target.platform}.node`
-  if (facts.addons.length !== 1 || !facts.addons[0].includes(`${pkg.name}-${target.platform}`) || !facts.addons[0].endsWith(expected)) {
+  if (addonFile && (facts.addons.length !== 1 || !facts.addons[0].includes(`${pkg.name}-${target.platform}`) || !facts.addons[0].endsWith(expected))) {
     fail(`the loader took ${facts.addons.join(', ') || 'no addon'}, not ${pkg.name}-${target.platform}/${expected}`, whichLog)
   }
   if (!facts.alias || facts.bindAxb !== 'function') fail('@alicloud/pls-sdk is not the same class as pls-native', whichLog)
@@ -267,6 +268,36 @@ async function testOne(target, major, options) {
   return row
 }
 
+/**
+ * Bun and Deno: the installed package, the emulator CLI and the seed demo,
+ * all run by that runtime (README, "Bun and Deno"). Deno runs a .js file as
+ * CommonJS only when package.json says "type": "commonjs".
+ */
+async function testOtherRuntime(name) {
+  const target = findTarget('linux-x64-gnu')
+  const label = `${target.platform} on ${name}`
+  const row = { label, install: null, suite: null }
+  const project = fs.mkdtempSync(path.join(os.tmpdir(), `pls-native-project-${name}-`))
+  try {
+    const runtime = otherRuntime(name)
+    row.label = `${label} ${runtime.version}`
+    console.log(`\n=== ${row.label} ===`)
+    const started = Date.now()
+    installProject(target, project)
+    const manifest = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8'))
+    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ ...manifest, type: 'commonjs' }, null, 2))
+    await seedDemo(target, runtime, project, path.join(logs, `${name}-${runtime.version}`), { addonFile: false })
+    row.install = Date.now() - started
+    console.log(`${row.label}: loaded pls-native, seed demo bound against the emulator served by ${name} (${seconds(row.install)})`)
+  } catch (err) {
+    row.error = err.message
+    console.log(`${row.label}: FAILED: ${err.message}`)
+  } finally {
+    fs.rmSync(project, { recursive: true, force: true })
+  }
+  return row
+}
+
 async function main() {
   const options = parseArgs(process.argv.slice(2))
   if (!fs.existsSync(tarball())) fail('dist/ has no main package tarball: run `npm run package` first')
@@ -280,6 +311,9 @@ async function main() {
   for (const target of chosen) {
     const majors = nodeMajors(target.platform).filter((m) => options.majors.length === 0 || options.majors.includes(m))
     for (const major of majors) rows.push(await testOne(target, major, options))
+  }
+  if (chosen.some((t) => t.platform === 'linux-x64-gnu') && options.majors.length === 0) {
+    for (const name of Object.keys(OTHER_RUNTIMES)) rows.push(await testOtherRuntime(name))
   }
 
   console.log(`\nplatform tests (${seconds(Date.now() - started)} in all; logs in ${logs}):`)

@@ -195,9 +195,28 @@ function stopWine(prefix) {
   spawnSync(WINESERVER, ['-k'], { env: wineEnv(prefix), stdio: 'ignore' })
 }
 
-/** The Node majors each platform is tested with: every supported one on linux x64, the current LTS elsewhere. */
+/** The Node majors each platform is tested with: every supported one on linux x64, Node 22 elsewhere. */
 function nodeMajors(platform) {
   return platform === 'linux-x64-gnu' ? [18, 20, 22, 24] : [22]
 }
 
-module.exports = { CACHE, runtimeFor, stopWine, nodeMajors, winePath }
+/** Bun and Deno, from their npm packages, pinned. */
+const OTHER_RUNTIMES = {
+  bun: { version: '1.4.5', args: [] },
+  // Deno asks for each permission; a native addon needs --allow-ffi.
+  deno: { version: '2.9.6', args: ['run', '--allow-ffi', '--allow-net', '--allow-env', '--allow-read'] },
+}
+
+/** A runtime other than Node, for the seed demo on linux x64: { version, command, prefixArgs, env, path, stop }. */
+function otherRuntime(name) {
+  const { version, args } = OTHER_RUNTIMES[name]
+  const dir = cached(path.join('runtimes', `${name}-${version}`), (scratch) => {
+    console.log(`fetching ${name}@${version} from npm`)
+    fs.writeFileSync(path.join(scratch, 'package.json'), '{ "private": true }\n')
+    sh('npm', ['install', '--no-audit', '--no-fund', `${name}@${version}`], { cwd: scratch })
+  })
+  const command = path.join(dir, 'node_modules', '.bin', name)
+  return { version, command, prefixArgs: args, env: process.env, path: (file) => file, stop: 'SIGTERM' }
+}
+
+module.exports = { CACHE, runtimeFor, stopWine, nodeMajors, winePath, otherRuntime, OTHER_RUNTIMES }
