@@ -163,7 +163,7 @@ async function seedDemo(target, runtime, project, logPrefix, { addonFile = true 
     const served = await urlSeen
     const demoLog = `${logPrefix}-seed-demo.log`
     const demo = await node(['seed-demo.js'], demoLog, { env: { PLS_ENDPOINT: served } }).done
-    if (demo.code !== 0 || !/绑定axb成功/.test(demo.output) || !/SecretNo: '170\d{8}'/.test(demo.output)) {
+    if (demo.code !== 0 || !/绑定axb成功/.test(demo.output) || !/SecretNo: ['"]170\d{8}['"]/.test(demo.output)) {
       fail('the seed demo did not bind against the emulator', demoLog)
     }
   } catch (err) {
