@@ -33,12 +33,12 @@ function muslFromReport() {
     // A report lists open sockets with their host names unless told not to.
     if (typeof previous === 'boolean') process.report.excludeNetwork = true
     report = process.report.getReport()
+    if (typeof report === 'string') report = JSON.parse(report)
   } catch {
     return null
   } finally {
     if (typeof previous === 'boolean') process.report.excludeNetwork = previous
   }
-  if (typeof report === 'string') report = JSON.parse(report)
   if (report?.header?.glibcVersionRuntime) return false
   if (Array.isArray(report?.sharedObjects)) {
     if (report.sharedObjects.some((file) => /libc\.musl-|ld-musl-/.test(file))) return true
