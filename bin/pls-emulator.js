@@ -48,9 +48,6 @@ if (values.stateless) options.stateless = true
 
 startEmulator(options).then(
   (emu) => {
-    console.log(emu.url)
-    // stdout stays the bare URL for scripts; people get the console's address.
-    console.error(`pls-emulator: console at ${emu.url}/__emulator/`)
     // The server runs on the addon's threads; this keeps Node's loop alive.
     const keepAlive = setInterval(() => {}, 1 << 30)
     let stopping = false
@@ -65,6 +62,10 @@ startEmulator(options).then(
     const signals = process.platform === 'win32' ? ['SIGINT', 'SIGTERM', 'SIGBREAK', 'SIGHUP'] : ['SIGINT', 'SIGTERM']
     for (const signal of signals) process.once(signal, shutdown)
     if (values['stop-on-stdin-close']) process.stdin.once('end', shutdown).once('error', shutdown).resume()
+    // Printed once a stop is handled: whoever reads the URL may stop it at once.
+    console.log(emu.url)
+    // stdout stays the bare URL for scripts; people get the console's address.
+    console.error(`pls-emulator: console at ${emu.url}/__emulator/`)
   },
   (err) => {
     console.error(`pls-emulator: ${err.message}`)
