@@ -97,19 +97,22 @@ function load() {
     }
   }
 
-  const platform = platformName()
-  const fromSource = path.join(__dirname, `${PACKAGE}.node`)
-  const prebuilt = `${PACKAGE}-${platform}`
   const tried = []
+  const fromSource = path.join(__dirname, `${PACKAGE}.node`)
+  try {
+    return require(fromSource)
+  } catch (err) {
+    tried.push(`${fromSource}: ${notFound(err, fromSource) ? 'not built' : err && err.message}`)
+  }
+  // Only now: telling musl from glibc asks Node for a diagnostic report.
+  const platform = platformName()
+  const prebuilt = `${PACKAGE}-${platform}`
   let prebuiltMissing = false
-  for (const candidate of [fromSource, prebuilt]) {
-    try {
-      return require(candidate)
-    } catch (err) {
-      const missing = notFound(err, candidate)
-      if (missing && candidate === prebuilt) prebuiltMissing = true
-      tried.push(`${candidate}: ${missing ? (candidate === fromSource ? 'not built' : 'not installed') : err && err.message}`)
-    }
+  try {
+    return require(prebuilt)
+  } catch (err) {
+    prebuiltMissing = notFound(err, prebuilt)
+    tried.push(`${prebuilt}: ${prebuiltMissing ? 'not installed' : err && err.message}`)
   }
   const advice = !PREBUILT.has(platform)
     ? `No prebuilt addon is published for ${platform}.`
