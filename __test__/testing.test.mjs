@@ -198,8 +198,13 @@ test('the node:test, Jest and Vitest examples pass, their files in parallel', { 
   const env = { ...process.env, PLS_ENDPOINT: undefined, NODE_TEST_CONTEXT: undefined, NODE_OPTIONS: undefined, FORCE_COLOR: '0', NO_COLOR: '1', CI: '1' }
   const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx'
   const options = { cwd: root, env, shell: process.platform === 'win32' }
+  const nodeExamples = fs
+    .readdirSync(path.join(root, 'examples', 'testing', 'node'))
+    .filter((name) => name.endsWith('.test.mjs'))
+    .map((name) => path.join('examples', 'testing', 'node', name))
   const runners = {
-    'node:test': run(process.execPath, ['--test', '--test-concurrency=2', 'examples/testing/node/'], options),
+    // The files by name: Node 22 and later read a folder argument as a file pattern.
+    'node:test': run(process.execPath, ['--test', '--test-concurrency=2', ...nodeExamples], options),
     jest: run(npx, ['--no', '--', 'jest', '--config', 'examples/testing/jest.config.js', '--maxWorkers=2', '--cacheDirectory', cache], options),
     vitest: viteRuns ? run(npx, ['--no', '--', 'vitest', 'run', '--config', 'examples/testing/vitest.config.mjs'], options) : null,
   }
