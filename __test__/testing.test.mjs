@@ -196,8 +196,14 @@ test('the node:test, Jest and Vitest examples pass, their files in parallel', { 
   // No PLS_ENDPOINT inherited: the helper must set it in each worker.
   // Nor node:test's own marker, which would make the inner run skip its files.
   const env = { ...process.env, PLS_ENDPOINT: undefined, NODE_TEST_CONTEXT: undefined, NODE_OPTIONS: undefined, FORCE_COLOR: '0', NO_COLOR: '1', CI: '1' }
-  const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx'
-  const options = { cwd: root, env, shell: process.platform === 'win32' }
+  // Each runner's own bin script with this node: no npx, which not every
+  // platform's Node comes with, and no shell.
+  const bin = (name) => {
+    const manifest = require.resolve(`${name}/package.json`)
+    const { bin } = require(manifest)
+    return path.join(path.dirname(manifest), typeof bin === 'string' ? bin : bin[name])
+  }
+  const options = { cwd: root, env }
   const nodeExamples = fs
     .readdirSync(path.join(root, 'examples', 'testing', 'node'))
     .filter((name) => name.endsWith('.test.mjs'))
@@ -205,8 +211,8 @@ test('the node:test, Jest and Vitest examples pass, their files in parallel', { 
   const runners = {
     // The files by name: Node 22 and later read a folder argument as a file pattern.
     'node:test': run(process.execPath, ['--test', '--test-concurrency=2', ...nodeExamples], options),
-    jest: run(npx, ['--no', '--', 'jest', '--config', 'examples/testing/jest.config.js', '--maxWorkers=2', '--cacheDirectory', cache], options),
-    vitest: viteRuns ? run(npx, ['--no', '--', 'vitest', 'run', '--config', 'examples/testing/vitest.config.mjs'], options) : null,
+    jest: run(process.execPath, [bin('jest'), '--config', 'examples/testing/jest.config.js', '--maxWorkers=2', '--cacheDirectory', cache], options),
+    vitest: viteRuns ? run(process.execPath, [bin('vitest'), 'run', '--config', 'examples/testing/vitest.config.mjs'], options) : null,
   }
   try {
     const results = Object.fromEntries(

@@ -4,13 +4,14 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
-import { execFile, execFileSync, spawnSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { promisify } from 'node:util'
 import fs from 'node:fs'
 import https from 'node:https'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { needsOpenssl } from './support/tls-ca.mjs'
 
 const require = createRequire(import.meta.url)
 const PLSClient = require('../index.js')
@@ -22,10 +23,8 @@ const REPLY = '{"RequestId":"R","Code":"OK","Message":"OK"}'
 let dir
 const servers = {}
 
-// Windows has no openssl command of its own (Git for Windows brings one): there
-// its absence skips the tests that need certificates, saying so. Elsewhere it
-// is a failure.
-const skip = process.platform === 'win32' && spawnSync('openssl', ['version']).error ? 'needs the openssl command, which this Windows machine lacks' : false
+// Without openssl on Windows, the tests that need certificates skip saying why.
+const skip = needsOpenssl
 
 function openssl(...args) {
   execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' })
