@@ -250,8 +250,9 @@ test('a server that reads the request and then resets: the call rejects with err
 // ---- the pool ----
 
 test('keepAlive: false opens a connection per call; by default one is reused; maxIdleConns bounds those kept', async () => {
-  // Answers take 30 ms, so calls made together each need a connection.
-  const front = await startFlakyFront(emu.url, { delayMs: 30 })
+  // Answers take 150 ms, so calls made together each need a connection, even
+  // where starting four calls is slow (under wine it can take tens of ms).
+  const front = await startFlakyFront(emu.url, { delayMs: 150 })
   const connections = () => front.stats.connections
   try {
     const pooled = new PLSClient({ ...EMU_KEYS, endpoint: front.url })
