@@ -91,6 +91,11 @@ function fail(message, log) {
   throw new Error(log ? `${message} (log: ${log})` : message)
 }
 
+/** npm's flags that choose optional packages for another platform. */
+function platformFlags(target) {
+  return [`--os=${target.os}`, `--cpu=${target.cpu}`, ...(target.libc ? [`--libc=${target.libc}`] : [])]
+}
+
 /** Step 1: npm install into an empty project, as on the target platform. */
 function installProject(target, project) {
   const platforms = TARGETS.filter((t) => fs.existsSync(tarball(t.platform)))
@@ -111,8 +116,7 @@ function installProject(target, project) {
   )
   // npm and node, but no cargo: nothing may compile at install time.
   const PATH = [path.dirname(process.execPath), '/usr/bin', '/bin'].join(path.delimiter)
-  const platformFlags = [`--os=${target.os}`, `--cpu=${target.cpu}`, ...(target.libc ? [`--libc=${target.libc}`] : [])]
-  const result = spawnSync('npm', ['install', '--no-audit', '--no-fund', ...platformFlags], {
+  const result = spawnSync('npm', ['install', '--no-audit', '--no-fund', ...platformFlags(target)], {
     cwd: project,
     env: { ...process.env, PATH },
     encoding: 'utf8',
@@ -185,10 +189,11 @@ function checkoutFiles() {
 }
 
 /**
- * Step 3's checkout copy: the checkout's files, its node_modules linked entry
- * by entry (the devDependencies the tests use), the installed platform
- * package beside them, and the examples' links to the package (as
- * @alicloud/pls-sdk and as itself).
+ * Step 3's checkout copy: the checkout's files, the devDependencies the tests
+ * use installed from the lockfile as that platform's npm would (Jest's
+ * resolver and Vitest's Rollup load native addons of their own, one package
+ * per platform), the installed platform package beside them, and the
+ * examples' links to the package (as @alicloud/pls-sdk and as itself).
  */
 function suiteTree(target, project) {
   const tree = fs.mkdtempSync(path.join(os.tmpdir(), `pls-native-suite-${target.platform}-`))
@@ -198,12 +203,14 @@ function suiteTree(target, project) {
     fs.mkdirSync(path.join(tree, path.dirname(file)), { recursive: true })
     fs.copyFileSync(from, path.join(tree, file))
   }
+  // From npm's cache, which the host's own install filled; no install
+  // scripts, so nothing is built or downloaded for the other platform.
+  const result = spawnSync('npm', ['ci', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', ...platformFlags(target)], {
+    cwd: tree,
+    encoding: 'utf8',
+  })
+  if (result.status !== 0) fail(`npm ci of the devDependencies for ${target.platform} failed:\n${result.stdout}${result.stderr}`)
   const modules = path.join(tree, 'node_modules')
-  fs.mkdirSync(modules)
-  for (const entry of fs.readdirSync(path.join(root, 'node_modules'))) {
-    if (entry.startsWith(pkg.name) || entry === '.cache' || entry === '.package-lock.json') continue
-    fs.symlinkSync(path.join(root, 'node_modules', entry), path.join(modules, entry))
-  }
   const name = `${pkg.name}-${target.platform}`
   fs.symlinkSync(path.join(project, 'node_modules', name), path.join(modules, name))
   // What examples/link.js makes with npm, which not every platform's Node has.
