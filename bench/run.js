@@ -30,6 +30,11 @@ const PAIRS = [
   ['tea-v2', 'native'],
   ['tea-acs3', 'native-acs3'],
 ]
+// Clients that cannot open a new connection per call. Tea's Node runtime
+// sends every request through httpx's one module-wide keep-alive agent, and
+// callApi drops RuntimeOptions.keepAlive before the transport sees it, so
+// neither an option nor a fresh client turns keep-alive off.
+const KEEP_ALIVE_ONLY = new Set(['tea-v2', 'tea-acs3'])
 // The package each client comes from, for require() time and footprint.
 const PACKAGE_OF = { original: 'original', 'tea-v2': 'tea', 'tea-acs3': 'tea', native: 'native', 'native-acs3': 'native' }
 
@@ -331,6 +336,30 @@ function procCpuSeconds(pid) {
   }
 }
 
+/**
+ * TCP sockets on loopback with `port` at either end, from /proc/net/tcp{,6}
+ * (TIME_WAIT included: a closed connection stays listed for a minute), or
+ * null off Linux.
+ */
+function socketsOnPort(port) {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`
+  let count = 0
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text
+    try {
+      text = fs.readFileSync(table, 'utf8')
+    } catch {
+      if (table === '/proc/net/tcp') return null
+      continue
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const [, local, remote] = line.trim().split(/\s+/)
+      if ((local && local.endsWith(hex)) || (remote && remote.endsWith(hex))) count++
+    }
+  }
+  return count
+}
+
 // ---------------------------------------------------------------- client processes
 
 function startWorker(which, url, env) {
@@ -406,9 +435,10 @@ async function measureLevels(o, workers, server) {
     const rounds = []
     const what = spec.newConnections ? `${spec.level} in flight, a new connection per call` : `${spec.level} in flight`
     log(`-- ${what}: ${o.rounds} rounds x ${o.seconds} s per client`)
+    const clients = spec.newConnections ? o.clients.filter((c) => !KEEP_ALIVE_ONLY.has(c)) : o.clients
     for (let r = 0; r < o.rounds; r++) {
       const round = {}
-      for (const which of roundOrder(o.clients, r)) {
+      for (const which of roundOrder(clients, r)) {
         const w = workers[which]
         const load = { concurrency: spec.level, newConnections: spec.newConnections }
         await w.call('warm', { ...load, ms: r === 0 ? Math.max(o.warmupMs, 1000) : o.warmupMs })
@@ -426,12 +456,12 @@ async function measureLevels(o, workers, server) {
       rounds.push(round)
       log(
         `   round ${r + 1}: ` +
-          o.clients.map((c) => `${c} ${Math.round(round[c].throughput)}/s p99 ${fmt(round[c].p99Ms, 2)} ms cpu ${round[c].cpuPerCallUs.toFixed(1)} us`).join(' | '),
+          clients.map((c) => `${c} ${Math.round(round[c].throughput)}/s p99 ${fmt(round[c].p99Ms, 2)} ms cpu ${round[c].cpuPerCallUs.toFixed(1)} us`).join(' | '),
       )
     }
     const maxRSS = {}
-    for (const which of o.clients) maxRSS[which] = (await workers[which].call('gc')).maxRSS
-    perLevel[spec.key] = { spec, rounds, maxRSS }
+    for (const which of clients) maxRSS[which] = (await workers[which].call('gc')).maxRSS
+    perLevel[spec.key] = { spec, clients, rounds, maxRSS }
   }
   return perLevel
 }
@@ -644,16 +674,16 @@ const FIGURES = ['throughput', 'p50Ms', 'p99Ms', 'cpuPerCallUs', 'cores', 'serve
 
 function summarise(o, perLevel) {
   const levels = {}
-  for (const [key, { spec, rounds, maxRSS }] of Object.entries(perLevel)) {
+  for (const [key, { spec, clients, rounds, maxRSS }] of Object.entries(perLevel)) {
     const entry = { spec, maxRSS, ratio: {} }
-    for (const which of o.clients) {
+    for (const which of clients) {
       entry[which] = Object.fromEntries(FIGURES.map((f) => [f, median(rounds.map((r) => r[which][f]))]))
       entry[which].errors = rounds.reduce((n, r) => n + r[which].errors, 0)
       entry[which].calls = rounds.reduce((n, r) => n + r[which].calls, 0)
     }
     // Per pair and figure: the median of the per-round ratios (paired, so
     // drift cancels) and their spread over the rounds.
-    for (const [peer, ours] of o.pairs) {
+    for (const [peer, ours] of o.pairs.filter((pair) => pair.every((c) => clients.includes(c)))) {
       const pair = {}
       for (const f of ['throughput', 'p50Ms', 'p99Ms', 'cpuPerCallUs']) {
         const perRound = rounds.map((r) => r[ours][f] / r[peer][f]).filter(Number.isFinite)
@@ -692,19 +722,24 @@ function table(o, results) {
   const rows = [header]
   const row = (name, values, ratios) => rows.push([name, ...values, ...ratios])
   const perClient = (get, digits) => o.clients.map((c) => fmt(get(c), digits))
+  // A client left out of a level (it cannot open a new connection per call) shows n/a.
+  const perMeasured = (e, get, digits) => o.clients.map((c) => (e[c] ? fmt(get(e[c]), digits) : 'n/a'))
   const L = results.levels || {}
   for (const spec of levelSpecs(o)) {
     const e = L[spec.key]
     if (!e) continue
     const at = spec.newConnections ? `new conn. @${spec.level}` : `@${spec.level}`
-    const ratios = (f) => o.pairs.map(([peer, ours]) => fmtSpread(e.ratio[`${ours}/${peer}`][f]))
-    row(`throughput ${at} (calls/s)`, perClient((c) => e[c].throughput, 0), ratios('throughput'))
+    const ratios = (f) => o.pairs.map(([peer, ours]) => {
+      const pair = e.ratio[`${ours}/${peer}`]
+      return pair ? fmtSpread(pair[f]) : 'n/a'
+    })
+    row(`throughput ${at} (calls/s)`, perMeasured(e, (x) => x.throughput, 0), ratios('throughput'))
     if (spec.newConnections || [1, 64, 256].includes(spec.level)) {
-      row(`  p50 ${at} (ms)`, perClient((c) => e[c].p50Ms, 3), ratios('p50Ms'))
-      row(`  p99 ${at} (ms)`, perClient((c) => e[c].p99Ms, 3), ratios('p99Ms'))
-      row(`  client CPU/call ${at} (us)`, perClient((c) => e[c].cpuPerCallUs, 1), ratios('cpuPerCallUs'))
-      row(`  client cores ${at}`, perClient((c) => e[c].cores, 2), o.pairs.map(() => ''))
-      row(`  server CPU/call ${at} (us)`, perClient((c) => e[c].serverCpuPerCallUs, 1), o.pairs.map(() => ''))
+      row(`  p50 ${at} (ms)`, perMeasured(e, (x) => x.p50Ms, 3), ratios('p50Ms'))
+      row(`  p99 ${at} (ms)`, perMeasured(e, (x) => x.p99Ms, 3), ratios('p99Ms'))
+      row(`  client CPU/call ${at} (us)`, perMeasured(e, (x) => x.cpuPerCallUs, 1), ratios('cpuPerCallUs'))
+      row(`  client cores ${at}`, perMeasured(e, (x) => x.cores, 2), o.pairs.map(() => ''))
+      row(`  server CPU/call ${at} (us)`, perMeasured(e, (x) => x.serverCpuPerCallUs, 1), o.pairs.map(() => ''))
     }
   }
   const pairRatio = (value) => o.pairs.map(([peer, ours]) => fmtRatio(value(ours) / value(peer)))
@@ -807,12 +842,19 @@ async function main() {
     log(`server: ${o.server} (${serverSpec.bin}) at ${server.url}, pid ${server.pid}, ${o.serverThreads} thread(s)`)
     for (const which of o.clients) workers[which] = await startWorker(which, server.url, clientEnv)
 
-    // A sanity call each, on a kept-alive and on a new connection: every client must succeed against this server.
+    // Sanity calls: every client must succeed against this server, and at
+    // the new-connection levels must really open a connection per call.
+    const port = Number(new URL(server.url).port)
     for (const which of o.clients) {
-      for (const newConnections of [false, true]) {
-        const r = await workers[which].call('run', { concurrency: 1, calls: 3, newConnections })
-        if (r.errors) throw new Error(`${which} cannot call the server: ${r.firstError}`)
-      }
+      const r = await workers[which].call('run', { concurrency: 1, calls: 3 })
+      if (r.errors) throw new Error(`${which} cannot call the server: ${r.firstError}`)
+      if (o.newConnectionLevels.length === 0 || KEEP_ALIVE_ONLY.has(which)) continue
+      const before = socketsOnPort(port)
+      const fresh = await workers[which].call('run', { concurrency: 1, calls: 20, newConnections: true })
+      if (fresh.errors) throw new Error(`${which} cannot call the server on new connections: ${fresh.firstError}`)
+      // Each closed connection leaves at least one end listed in TIME_WAIT.
+      const listed = before == null ? null : socketsOnPort(port) - before
+      if (listed != null && listed < 20) throw new Error(`${which}: 20 calls that should each open a connection left ${listed} sockets`)
     }
 
     const results = {

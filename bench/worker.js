@@ -57,7 +57,7 @@ function tea(signatureAlgorithm) {
       new OpenApi.default(
         new OpenApi.Config({ ...KEYS, accessKeySecret: KEYS.secretAccessKey, endpoint: host, protocol: protocol.slice(0, -1), signatureAlgorithm }),
       ),
-    bind(client, fresh) {
+    bind(client) {
       const params = new OpenApi.Params({
         action: 'BindAxb',
         version: '2017-05-25',
@@ -70,9 +70,7 @@ function tea(signatureAlgorithm) {
         bodyType: 'json',
       })
       const request = new OpenApi.OpenApiRequest({ query: BIND() })
-      // Tea's keepAlive option gives each request an agent of its own.
-      const runtime = new Util.RuntimeOptions(fresh ? { keepAlive: false } : {})
-      return client.callApi(params, request, runtime)
+      return client.callApi(params, request, new Util.RuntimeOptions({}))
     },
   }
 }
