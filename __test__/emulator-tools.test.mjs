@@ -6,12 +6,13 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import readline from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { needsOpenssl } from './support/tls-ca.mjs'
+import { cliPath as cli, killAll, startCli, stopCli as stopCliCleanly } from './support/cli.mjs'
 
 const require = createRequire(import.meta.url)
 const PLSClient = require('../index.js')
@@ -19,7 +20,6 @@ const { startEmulator } = require('../emulator.js')
 const { linkExamples } = require('../examples/link.js')
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
-const cli = path.join(root, 'bin', 'pls-emulator.js')
 const CLOCK = '2018-08-01 00:00:00'
 const KEYS = { accessKeyId: 'yourAccessKeyId', secretAccessKey: 'yourAccessKeySecret' }
 const BIND = { PoolKey: 'FC100000xxxxxx', PhoneNoA: '18040580000', PhoneNoB: '13871140000', Expiration: '2018-08-05 12:00:00' }
@@ -28,34 +28,11 @@ function tempDir(name) {
   return fs.mkdtempSync(path.join(os.tmpdir(), `pls-native-${name}-`))
 }
 
-// Every CLI started here, so a failed test cannot leave one running.
-const children = new Set()
-after(() => {
-  for (const child of children) child.kill('SIGKILL')
-})
+after(killAll)
 
-/** Starts the CLI; resolves with the child and the first stdout line (its URL). */
-function startCli(args, env = {}) {
-  const child = spawn(process.execPath, [cli, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PLS_ENDPOINT: undefined, ...env },
-  })
-  children.add(child)
-  child.on('close', () => children.delete(child))
-  let stderr = ''
-  child.stderr.on('data', (c) => (stderr += c))
-  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr: () => stderr })))
-  const url = new Promise((resolve, reject) => {
-    const lines = readline.createInterface({ input: child.stdout })
-    lines.once('line', resolve)
-    exited.then(({ code }) => reject(new Error(`pls-emulator exited ${code} before printing its URL: ${stderr}`)))
-  })
-  return { child, url, exited }
-}
-
+/** Stops the CLI cleanly, which must exit 0. */
 async function stopCli(running, signal = 'SIGTERM') {
-  running.child.kill(signal)
-  const { code, stderr } = await running.exited
+  const { code, stderr } = await stopCliCleanly(running, signal)
   assert.equal(code, 0, stderr())
 }
 
@@ -75,7 +52,7 @@ function client(url, extra = {}) {
   return new PLSClient({ ...KEYS, endpoint: url, dybaseEndpoint: url, mnsEndpoint: url, ...extra })
 }
 
-test('--state: the state survives a restart, written atomically at SIGTERM and SIGINT', async () => {
+test('--state: the state survives a restart, written atomically at SIGTERM and SIGINT (on Windows, stdin closed)', async () => {
   const dir = tempDir('state')
   const file = path.join(dir, 'emulator.json')
   try {
@@ -140,9 +117,7 @@ test('--tls --ca-out: HTTPS with a CA made at start, and the seed demo binds thr
   }
 })
 
-const haveOpenssl = spawnSync('openssl', ['version']).status === 0
-
-test('--cert/--key serve your own certificate', { skip: haveOpenssl ? false : 'openssl is not installed' }, async () => {
+test('--cert/--key serve your own certificate', { skip: needsOpenssl }, async () => {
   const dir = tempDir('cert')
   try {
     // A throwaway CA of our own, and a certificate for 127.0.0.1 it signs.

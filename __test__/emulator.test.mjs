@@ -389,8 +389,9 @@ test('the seed demo, unchanged, binds against the emulator at 2018-08-01 and is 
   }
 })
 
-test('the CLI prints its URL first, serves, and exits 0 on SIGTERM', async () => {
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'pls-emulator.js'), '--port', '0', '--clock', CLOCK], { stdio: ['ignore', 'pipe', 'pipe'] })
+/** Starts the CLI, checks that it prints its URL first and serves a bind, then `stop(child)` must make it exit 0. */
+async function cliServesThenStops(extraArgs, stop) {
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'pls-emulator.js'), '--port', '0', '--clock', CLOCK, ...extraArgs], { stdio: ['pipe', 'pipe', 'pipe'] })
   const killer = setTimeout(() => child.kill('SIGKILL'), 30_000)
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
@@ -405,13 +406,38 @@ test('the CLI prints its URL first, serves, and exits 0 on SIGTERM', async () =>
     assert.equal(res.Code, 'OK')
     const state = await (await fetch(`${first}/__emulator/state`)).json()
     assert.equal(state.bindings.length, 1)
-    child.kill('SIGTERM')
+    stop(child)
     const [code, signal] = await exited
     assert.equal(signal, null, stderr)
     assert.equal(code, 0, stderr)
   } finally {
     clearTimeout(killer)
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+}
+
+// On Windows child.kill() ends a process at once, whatever the signal: there is no SIGTERM to handle.
+test('the CLI prints its URL first, serves, and exits 0 on SIGTERM', { skip: process.platform === 'win32' && 'Windows has no POSIX signals: kill() terminates the process' }, async () => {
+  await cliServesThenStops([], (child) => child.kill('SIGTERM'))
+})
+
+test('with --stop-on-stdin-close the CLI exits 0 when its standard input closes, on every platform', async () => {
+  await cliServesThenStops(['--stop-on-stdin-close'], (child) => child.stdin.end())
+})
+
+test('without --stop-on-stdin-close a closed standard input does not stop the CLI', async () => {
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'pls-emulator.js'), '--port', '0'], { stdio: ['pipe', 'pipe', 'ignore'] })
+  try {
+    const lines = readline.createInterface({ input: child.stdout })
+    const [url] = await once(lines, 'line')
+    child.stdin.end()
+    // Still serving after stdin has closed: the state answers.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const res = await fetch(`${url}/__emulator/state`)
+    assert.equal(res.status, 200)
+    assert.equal(child.exitCode, null)
+  } finally {
+    child.kill('SIGKILL')
   }
 })
 

@@ -186,9 +186,21 @@ function run(command, args, options) {
   })
 }
 
-// Vite 7, which Vitest 3 installs here, needs Node 20.19 or later.
+// Vite 7, which Vitest 3 installs here, needs Node 20.19 or later, and
+// Rollup's native addon for this platform, an optional dependency npm
+// installs for the machine that ran `npm ci` (the platform tests borrow the
+// host's node_modules, so under wine or qemu it is the host's).
 const [major, minor] = process.versions.node.split('.').map(Number)
-const viteRuns = major > 20 || (major === 20 && minor >= 19)
+function whyNoVitest() {
+  if (!(major > 20 || (major === 20 && minor >= 19))) return `Vite 7 needs Node 20.19+, this is ${process.versions.node}`
+  try {
+    require('rollup/dist/native.js')
+  } catch (err) {
+    return `Rollup has no native addon installed for ${process.platform}-${process.arch}: ${String(err.message).split('\n')[0]}`
+  }
+  return null
+}
+const noVitest = whyNoVitest()
 
 test('the node:test, Jest and Vitest examples pass, their files in parallel', { timeout: 300_000 }, async (t) => {
   linkExamples()
@@ -196,12 +208,23 @@ test('the node:test, Jest and Vitest examples pass, their files in parallel', { 
   // No PLS_ENDPOINT inherited: the helper must set it in each worker.
   // Nor node:test's own marker, which would make the inner run skip its files.
   const env = { ...process.env, PLS_ENDPOINT: undefined, NODE_TEST_CONTEXT: undefined, NODE_OPTIONS: undefined, FORCE_COLOR: '0', NO_COLOR: '1', CI: '1' }
-  const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx'
-  const options = { cwd: root, env, shell: process.platform === 'win32' }
+  // Each runner's own bin script with this node: no npx, which not every
+  // platform's Node comes with, and no shell.
+  const bin = (name) => {
+    const manifest = require.resolve(`${name}/package.json`)
+    const { bin } = require(manifest)
+    return path.join(path.dirname(manifest), typeof bin === 'string' ? bin : bin[name])
+  }
+  const options = { cwd: root, env }
+  const nodeExamples = fs
+    .readdirSync(path.join(root, 'examples', 'testing', 'node'))
+    .filter((name) => name.endsWith('.test.mjs'))
+    .map((name) => path.join('examples', 'testing', 'node', name))
   const runners = {
-    'node:test': run(process.execPath, ['--test', '--test-concurrency=2', 'examples/testing/node/'], options),
-    jest: run(npx, ['--no', '--', 'jest', '--config', 'examples/testing/jest.config.js', '--maxWorkers=2', '--cacheDirectory', cache], options),
-    vitest: viteRuns ? run(npx, ['--no', '--', 'vitest', 'run', '--config', 'examples/testing/vitest.config.mjs'], options) : null,
+    // The files by name: Node 22 and later read a folder argument as a file pattern.
+    'node:test': run(process.execPath, ['--test', '--test-concurrency=2', ...nodeExamples], options),
+    jest: run(process.execPath, [bin('jest'), '--config', 'examples/testing/jest.config.js', '--maxWorkers=2', '--cacheDirectory', cache], options),
+    vitest: !noVitest ? run(process.execPath, [bin('vitest'), 'run', '--config', 'examples/testing/vitest.config.mjs'], options) : null,
   }
   try {
     const results = Object.fromEntries(
@@ -219,7 +242,7 @@ test('the node:test, Jest and Vitest examples pass, their files in parallel', { 
       assert.match(results.vitest.output, /Test Files +2 passed \(2\)/, results.vitest.output)
       assert.match(results.vitest.output, /Tests +4 passed \(4\)/, results.vitest.output)
     } else {
-      t.diagnostic(`Vitest skipped: Vite 7 needs Node 20.19+, this is ${process.versions.node}`)
+      t.diagnostic(`Vitest skipped: ${noVitest}`)
     }
   } finally {
     fs.rmSync(cache, { recursive: true, force: true })

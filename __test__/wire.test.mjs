@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { settle, within } from './support/settle.mjs'
 import { startFlakyFront } from './support/flaky-front.mjs'
 import { startHttpProxy, startSocks5Proxy } from './support/proxies.mjs'
-import { makeCertificates, startHttpsServer } from './support/tls-ca.mjs'
+import { makeCertificates, needsOpenssl, startHttpsServer } from './support/tls-ca.mjs'
 import { runNode } from './support/child.mjs'
 
 const require = createRequire(import.meta.url)
@@ -142,11 +142,19 @@ const STALE_SERVERS = [
   {
     what: 'closes after every third response',
     policy: { closeAfter: 3 },
+    // The FIN goes out 5 ms after the third response, so only a next request
+    // that arrives sooner meets it: fewer on a slow machine (under qemu, 278
+    // of 3,000 at 4 in flight), a thousand on a fast one.
+    minRaceShare: 1 / 30,
   },
 ]
 
-for (const { what, policy, idleMs } of STALE_SERVERS) {
-  test(`stale connections: a server that ${what}: 0 of 3,000 BindAxb fail at 1 and at 4 in flight, none bound twice`, async () => {
+// 3,000 calls a scenario; the platform tests make fewer under qemu.
+const STALE_CALLS = Number(process.env.PLS_TEST_STALE_CALLS) || 3000
+
+for (const { what, policy, idleMs, minRaceShare = 1 / 10 } of STALE_SERVERS) {
+  const minRaces = Math.round(STALE_CALLS * minRaceShare)
+  test(`stale connections: a server that ${what}: 0 of ${STALE_CALLS.toLocaleString('en-US')} BindAxb fail at 1 and at 4 in flight, none bound twice`, async () => {
     await emu.control('reset', {})
     const front = await startFlakyFront(emu.url, policy)
     try {
@@ -155,12 +163,12 @@ for (const { what, policy, idleMs } of STALE_SERVERS) {
         // maxRetries 0: what saves these calls is not a retry.
         const client = new PLSClient({ ...EMU_KEYS, endpoint: front.url, maxRetries: 0 })
         const racesBefore = front.stats.closedUnderRequest
-        const run = await hammer(client, 3000, concurrency)
+        const run = await hammer(client, STALE_CALLS, concurrency)
         phones.push(...run.phones)
         assert.equal(run.failures.length, 0, `${run.failures.length} failed at ${concurrency} in flight:\n${describeFailures(run.failures)}`)
         // The race really happened: requests met a connection closing under them.
         const races = front.stats.closedUnderRequest - racesBefore
-        assert.ok(races >= 300, `only ${races} requests met a closing connection at ${concurrency} in flight`)
+        assert.ok(races >= minRaces, `only ${races} requests met a closing connection at ${concurrency} in flight`)
         if (idleMs) {
           // Past the server's idle limit and under the client's own (4 s):
           // the pooled connections are closed while idle, then used again.
@@ -242,8 +250,9 @@ test('a server that reads the request and then resets: the call rejects with err
 // ---- the pool ----
 
 test('keepAlive: false opens a connection per call; by default one is reused; maxIdleConns bounds those kept', async () => {
-  // Answers take 30 ms, so calls made together each need a connection.
-  const front = await startFlakyFront(emu.url, { delayMs: 30 })
+  // Answers take 150 ms, so calls made together each need a connection, even
+  // where starting four calls is slow (under wine it can take tens of ms).
+  const front = await startFlakyFront(emu.url, { delayMs: 150 })
   const connections = () => front.stats.connections
   try {
     const pooled = new PLSClient({ ...EMU_KEYS, endpoint: front.url })
@@ -337,7 +346,7 @@ test('a redirect is never followed: 301, 302, 303, 307 and 308, for GET and POST
   }
 })
 
-test('a redirect from https:// to http:// sends nothing in clear text; a redirect loop costs one request', async () => {
+test('a redirect from https:// to http:// sends nothing in clear text; a redirect loop costs one request', { skip: needsOpenssl }, async () => {
   const certs = makeCertificates('DNS:localhost,IP:127.0.0.1')
   const clear = await startServer()
   const secure = await startHttpsServer(certs, (req, res) => {
@@ -457,7 +466,7 @@ test('httpProxy, constructor and per call: http:// requests (RPC and MNS) go thr
   }
 })
 
-test('httpsProxy tunnels https:// with CONNECT, and proxy credentials in the URL are used (forward and CONNECT)', async () => {
+test('httpsProxy tunnels https:// with CONNECT, and proxy credentials in the URL are used (forward and CONNECT)', { skip: needsOpenssl }, async () => {
   const certs = makeCertificates('DNS:localhost,DNS:pls.invalid,IP:127.0.0.1')
   const secure = await startHttpsServer(certs, (req, res) => res.end(OK_BODY))
   const proxy = await startHttpProxy({ auth: PROXY_AUTH })
@@ -479,7 +488,7 @@ test('httpsProxy tunnels https:// with CONNECT, and proxy credentials in the URL
   }
 })
 
-test('a proxy that refuses the credentials or is down rejects with SDK.ConnectionFailed naming the proxy, never its password', async () => {
+test('a proxy that refuses the credentials or is down rejects with SDK.ConnectionFailed naming the proxy, never its password', { skip: needsOpenssl }, async () => {
   const certs = makeCertificates('DNS:pls.invalid')
   const secure = await startHttpsServer(certs, (req, res) => res.end(OK_BODY))
   const proxy = await startHttpProxy({ auth: PROXY_AUTH })
@@ -560,7 +569,7 @@ async function childCalls(env, options, calls = 1) {
   return { result: JSON.parse(last), stderr }
 }
 
-test('HTTP_PROXY, HTTPS_PROXY, NO_PROXY (and lower case) from the environment; loopback goes direct; options win', async () => {
+test('HTTP_PROXY, HTTPS_PROXY, NO_PROXY (and lower case) from the environment; loopback goes direct; options win', { skip: needsOpenssl }, async () => {
   const certs = makeCertificates('DNS:pls.invalid')
   const secure = await startHttpsServer(certs, (req, res) => res.end(OK_BODY))
   const proxy = await startHttpProxy({ auth: PROXY_AUTH })

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // pls-emulator [--port N] [--host H] [--clock "YYYY-MM-DD HH:mm:ss"] [--account ID] [--stateless]
 //              [--seed FILE] [--state FILE] [--tls [--ca-out FILE] | --cert FILE --key FILE] [--flow-limits]
-//              [--push TYPE=URL ...]
-// Prints the base URL as the first stdout line, then serves until SIGINT/SIGTERM
-// (and then writes the --state file).
+//              [--push TYPE=URL ...] [--stop-on-stdin-close]
+// Prints the base URL as the first stdout line, then serves until SIGINT or
+// SIGTERM (on Windows: Ctrl+C, Ctrl+Break or a closed console), or, with
+// --stop-on-stdin-close, until its standard input closes: the way a parent
+// process stops it cleanly on Windows, where it cannot send a signal. Then it
+// writes the --state file.
 'use strict'
 const fs = require('node:fs')
 const { parseArgs } = require('node:util')
@@ -13,6 +16,7 @@ const usage = [
   'usage: pls-emulator [--port N] [--host H] [--clock "YYYY-MM-DD HH:mm:ss"] [--account ID] [--stateless]',
   '                    [--seed FILE] [--state FILE] [--tls [--ca-out FILE] | --cert FILE --key FILE] [--flow-limits]',
   '                    [--push TYPE=URL ...]  (push receipts of TYPE, e.g. SecretReport, to URL instead of queuing them)',
+  '                    [--stop-on-stdin-close]',
 ].join('\n')
 
 let values
@@ -32,6 +36,7 @@ try {
       key: { type: 'string' },
       'flow-limits': { type: 'boolean' },
       push: { type: 'string', multiple: true },
+      'stop-on-stdin-close': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   }))
@@ -105,8 +110,10 @@ startEmulator(options).then(
       }
       process.exit(0)
     }
-    process.on('SIGINT', shutdown)
-    process.on('SIGTERM', shutdown)
+    // Node maps Ctrl+Break to SIGBREAK and a closed console window to SIGHUP on Windows.
+    const signals = process.platform === 'win32' ? ['SIGINT', 'SIGTERM', 'SIGBREAK', 'SIGHUP'] : ['SIGINT', 'SIGTERM']
+    for (const signal of signals) process.on(signal, shutdown)
+    if (values['stop-on-stdin-close']) process.stdin.once('end', shutdown).once('error', shutdown).resume()
     if (values['ca-out'] !== undefined) {
       // Written before the URL is printed, so a script that waits for the
       // URL can read the CA at once.

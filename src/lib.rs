@@ -8,6 +8,9 @@ mod credentials;
 mod emulator;
 mod errors;
 mod js;
+// Windows only: pins the DLL so that Node cannot unload it under running threads.
+#[cfg(windows)]
+mod keep_loaded;
 // One method per action, written by scripts/generate-api.js: left as generated.
 #[rustfmt::skip]
 mod methods_generated;

@@ -1,5 +1,5 @@
 // node:test: one emulator for this file, reset before each test.
-//   node --test examples/testing/node/
+//   node --test examples/testing/node/*.test.mjs
 import { test, before, beforeEach, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startTestEmulator } from 'pls-native/testing'
