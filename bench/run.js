@@ -13,7 +13,30 @@ const path = require('node:path')
 const { performance } = require('node:perf_hooks')
 
 const root = path.resolve(__dirname, '..')
-const CLIENTS = ['original', 'native']
+// Every client bench/worker.js can run, in table order.
+const ALL_CLIENTS = ['original', 'tea-v2', 'tea-acs3', 'native', 'native-acs3']
+const LABEL = {
+  original: 'original',
+  'tea-v2': 'tea v2',
+  'tea-acs3': 'tea ACS3',
+  native: 'pls-native',
+  'native-acs3': 'pls-n. ACS3',
+}
+// Each peer and the pls-native client it is compared with: the same
+// signature (HMAC-SHA1 for the original and Tea's v2, ACS3-HMAC-SHA256 for
+// Tea's default), so a ratio compares clients, not signatures.
+const PAIRS = [
+  ['original', 'native'],
+  ['tea-v2', 'native'],
+  ['tea-acs3', 'native-acs3'],
+]
+// Clients that cannot open a new connection per call. Tea's Node runtime
+// sends every request through httpx's one module-wide keep-alive agent, and
+// callApi drops RuntimeOptions.keepAlive before the transport sees it, so
+// neither an option nor a fresh client turns keep-alive off.
+const KEEP_ALIVE_ONLY = new Set(['tea-v2', 'tea-acs3'])
+// The package each client comes from, for require() time and footprint.
+const PACKAGE_OF = { original: 'original', 'tea-v2': 'tea', 'tea-acs3': 'tea', native: 'native', 'native-acs3': 'native' }
 
 // ---------------------------------------------------------------- options
 
@@ -22,6 +45,9 @@ const DEFAULTS = {
   seconds: 3,
   warmupMs: 500,
   levels: [1, 4, 16, 64, 256, 1024],
+  newConnectionLevels: [16],
+  clients: ALL_CLIENTS,
+  tls: false,
   server: 'emulator',
   serverThreads: 1,
   long: false,
@@ -41,6 +67,11 @@ function usage() {
   --seconds S           measured seconds per round and client (${DEFAULTS.seconds})
   --warmup-ms MS        unmeasured load before each measured round (${DEFAULTS.warmupMs})
   --levels 1,4,...      calls in flight (${DEFAULTS.levels.join(',')}); keep them ascending
+  --new-connection-levels 16,...  also these levels with a new connection for every call
+                        (keep-alive off in each client's own terms; ${DEFAULTS.newConnectionLevels.join(',')}; 'none' for none)
+  --clients a,b,...     which clients (${ALL_CLIENTS.join(',')})
+  --tls                 HTTPS: the emulator serves TLS with a throwaway CA that every client
+                        trusts through NODE_EXTRA_CA_CERTS
   --server emulator|fixed   the emulator's --stateless serve example (checks signatures),
                         or bench/fixed-server (fixed reply, checks nothing) (${DEFAULTS.server})
   --server-threads N    tokio workers of the server (${DEFAULTS.serverThreads})
@@ -74,6 +105,13 @@ function parseArgs(argv) {
       case '--seconds': o.seconds = num(next()); break
       case '--warmup-ms': o.warmupMs = num(next()); break
       case '--levels': o.levels = next().split(',').map((v) => Math.round(num(v))); break
+      case '--new-connection-levels': {
+        const v = next()
+        o.newConnectionLevels = v === 'none' ? [] : v.split(',').map((x) => Math.round(num(x)))
+        break
+      }
+      case '--clients': o.clients = next().split(','); break
+      case '--tls': o.tls = true; break
       case '--server': o.server = next(); break
       case '--server-threads': o.serverThreads = Math.round(num(next())); break
       case '--long': o.long = true; break
@@ -90,6 +128,12 @@ function parseArgs(argv) {
     }
   }
   if (!['emulator', 'fixed'].includes(o.server)) throw new Error(`--server: emulator or fixed, not ${o.server}`)
+  if (o.tls && o.server !== 'emulator') throw new Error('--tls needs --server emulator (the fixed server speaks plain HTTP)')
+  const unknown = o.clients.filter((c) => !ALL_CLIENTS.includes(c))
+  if (unknown.length) throw new Error(`--clients: unknown ${unknown.join(', ')}; one of ${ALL_CLIENTS.join(', ')}`)
+  o.clients = ALL_CLIENTS.filter((c) => o.clients.includes(c))
+  o.pairs = PAIRS.filter(([peer, ours]) => o.clients.includes(peer) && o.clients.includes(ours))
+  if (o.pairs.length === 0) throw new Error('--clients: name at least one peer and the pls-native client compared with it')
   o.longWarmupCalls = Math.min(o.longWarmupCalls, Math.floor(o.longCalls / 10))
   return o
 }
@@ -225,7 +269,9 @@ function serverBinary(o) {
     const bin = path.join(dir, 'serve')
     const cmd = ['build', '--release', '-p', 'pls-emulator', '--example', 'serve', ...(triple ? ['--target', triple] : [])]
     const stale = !fs.existsSync(bin) || fs.statSync(bin).mtimeMs < newestMtime(path.join(root, 'crates', 'pls-emulator'))
-    return { bin, cmd, cwd: root, env: {}, stale, args: ['--port', '0', '--stateless', '--threads', String(o.serverThreads)] }
+    const args = ['--port', '0', '--stateless', '--threads', String(o.serverThreads)]
+    if (o.tls) args.push('--tls', '--ca-out', o.caFile)
+    return { bin, cmd, cwd: root, env: {}, stale, args }
   }
   const dir = path.join(__dirname, 'fixed-server')
   const targetDir = path.join(root, 'target', 'bench-fixed-server')
@@ -267,7 +313,7 @@ function startServer(s) {
         child.removeAllListeners('exit')
         child.stdout.resume()
         const url = buf.slice(0, nl).trim().replace('://localhost', '://127.0.0.1')
-        if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(url)) reject(new Error(`unexpected server URL ${url}`))
+        if (!/^https?:\/\/127\.0\.0\.1:\d+$/.test(url)) reject(new Error(`unexpected server URL ${url}`))
         resolve({ child, url, pid: child.pid })
       }
     })
@@ -290,12 +336,37 @@ function procCpuSeconds(pid) {
   }
 }
 
+/**
+ * TCP sockets on loopback with `port` at either end, from /proc/net/tcp{,6}
+ * (TIME_WAIT included: a closed connection stays listed for a minute), or
+ * null off Linux.
+ */
+function socketsOnPort(port) {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`
+  let count = 0
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text
+    try {
+      text = fs.readFileSync(table, 'utf8')
+    } catch {
+      if (table === '/proc/net/tcp') return null
+      continue
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const [, local, remote] = line.trim().split(/\s+/)
+      if ((local && local.endsWith(hex)) || (remote && remote.endsWith(hex))) count++
+    }
+  }
+  return count
+}
+
 // ---------------------------------------------------------------- client processes
 
-function startWorker(which, url) {
+function startWorker(which, url, env) {
   return new Promise((resolve, reject) => {
     const child = fork(path.join(__dirname, 'worker.js'), [which, url], {
       cwd: root,
+      env: { ...process.env, ...env },
       execArgv: ['--expose-gc'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
@@ -343,20 +414,37 @@ async function stopWorker(w) {
 
 // ---------------------------------------------------------------- measurements
 
+/** The measured levels: the keep-alive ones, then those with a new connection per call. */
+function levelSpecs(o) {
+  return [
+    ...o.levels.map((level) => ({ key: String(level), level, newConnections: false })),
+    ...o.newConnectionLevels.map((level) => ({ key: `new@${level}`, level, newConnections: true })),
+  ]
+}
+
+/** Round r's client order: rotated by r/2 and reversed on odd rounds, so no client always goes first or last. */
+function roundOrder(clients, r) {
+  const k = Math.floor(r / 2) % clients.length
+  const rotated = [...clients.slice(k), ...clients.slice(0, k)]
+  return r % 2 === 0 ? rotated : rotated.reverse()
+}
+
 async function measureLevels(o, workers, server) {
   const perLevel = {}
-  for (const level of o.levels) {
+  for (const spec of levelSpecs(o)) {
     const rounds = []
-    log(`-- ${level} in flight: ${o.rounds} rounds x ${o.seconds} s per client`)
+    const what = spec.newConnections ? `${spec.level} in flight, a new connection per call` : `${spec.level} in flight`
+    log(`-- ${what}: ${o.rounds} rounds x ${o.seconds} s per client`)
+    const clients = spec.newConnections ? o.clients.filter((c) => !KEEP_ALIVE_ONLY.has(c)) : o.clients
     for (let r = 0; r < o.rounds; r++) {
-      const order = r % 2 === 0 ? CLIENTS : [...CLIENTS].reverse()
       const round = {}
-      for (const which of order) {
+      for (const which of roundOrder(clients, r)) {
         const w = workers[which]
-        await w.call('warm', { concurrency: level, ms: r === 0 ? Math.max(o.warmupMs, 1000) : o.warmupMs })
+        const load = { concurrency: spec.level, newConnections: spec.newConnections }
+        await w.call('warm', { ...load, ms: r === 0 ? Math.max(o.warmupMs, 1000) : o.warmupMs })
         const s0 = procCpuSeconds(server.pid)
         const t0 = performance.now()
-        const res = await w.call('run', { concurrency: level, ms: o.seconds * 1000 })
+        const res = await w.call('run', { ...load, ms: o.seconds * 1000 })
         const wall = (performance.now() - t0) / 1000
         const s1 = procCpuSeconds(server.pid)
         res.serverCores = s0 == null ? null : (s1 - s0) / wall
@@ -368,25 +456,25 @@ async function measureLevels(o, workers, server) {
       rounds.push(round)
       log(
         `   round ${r + 1}: ` +
-          CLIENTS.map((c) => `${c} ${Math.round(round[c].throughput)}/s p99 ${round[c].p99Ms.toFixed(2)} ms cpu ${round[c].cpuPerCallUs.toFixed(1)} us server ${(round[c].serverCores ?? 0).toFixed(2)} cores`).join(' | '),
+          clients.map((c) => `${c} ${Math.round(round[c].throughput)}/s p99 ${fmt(round[c].p99Ms, 2)} ms cpu ${round[c].cpuPerCallUs.toFixed(1)} us`).join(' | '),
       )
     }
     const maxRSS = {}
-    for (const which of CLIENTS) maxRSS[which] = (await workers[which].call('gc')).maxRSS
-    perLevel[level] = { rounds, maxRSS }
+    for (const which of clients) maxRSS[which] = (await workers[which].call('gc')).maxRSS
+    perLevel[spec.key] = { spec, clients, rounds, maxRSS }
   }
   return perLevel
 }
 
 /** Wall ms of `node args` spawned `n` times per variant, interleaved; medians. */
 function requireTimes(o) {
-  const native = JSON.stringify(root)
-  const variants = {
-    bare: ['-e', '0'],
-    original: ['-e', "require('pls-sdk-original')"],
-    native: ['-e', `require(${native})`],
-  }
-  const times = { bare: [], original: [], native: [] }
+  const variants = { bare: ['-e', '0'] }
+  const packages = new Set(o.clients.map((c) => PACKAGE_OF[c]))
+  if (packages.has('original')) variants.original = ['-e', "require('pls-sdk-original')"]
+  // What a generated Tea client loads: the OpenAPI core and Tea's util.
+  if (packages.has('tea')) variants.tea = ['-e', "require('@alicloud/openapi-client'); require('@alicloud/tea-util')"]
+  if (packages.has('native')) variants.native = ['-e', `require(${JSON.stringify(root)})`]
+  const times = Object.fromEntries(Object.keys(variants).map((name) => [name, []]))
   for (let i = 0; i < o.spawns + 1; i++) {
     for (const [name, args] of Object.entries(variants)) {
       const t0 = performance.now()
@@ -397,12 +485,11 @@ function requireTimes(o) {
     }
   }
   const bare = median(times.bare)
-  return {
-    bareMs: bare,
-    original: { totalMs: median(times.original), overBareMs: median(times.original) - bare },
-    native: { totalMs: median(times.native), overBareMs: median(times.native) - bare },
-    samples: times,
+  const out = { bareMs: bare, samples: times }
+  for (const name of Object.keys(variants)) {
+    if (name !== 'bare') out[name] = { totalMs: median(times[name]), overBareMs: median(times[name]) - bare }
   }
+  return out
 }
 
 /** Apparent bytes and disk usage (st_blocks, as du counts) of a tree, and its packages (dirs with a package.json under node_modules). */
@@ -431,30 +518,31 @@ function scratchDir(name) {
 }
 
 /**
- * The original as a user gets it: `npm install --offline` of the same
- * version into a scratch folder (from npm's cache, nothing downloaded), then
- * the packages and bytes under its node_modules. Without a cached copy, the
- * devDependency's tree in package-lock.json as installed here.
+ * A peer as a user gets it: `npm install --offline` of the version this
+ * checkout's lock file holds (`installedAs`: its name under node_modules) of
+ * the package `published` into a scratch folder (from npm's cache, nothing
+ * downloaded), then the packages and bytes under its node_modules. Without a
+ * cached copy, the devDependency's tree in package-lock.json as installed here.
  */
-function originalFootprint() {
+function peerFootprint(installedAs, published) {
   const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8'))
   const pkgs = lock.packages || {}
-  const start = 'node_modules/pls-sdk-original'
-  const version = (pkgs[start] && pkgs[start].version) || '1.0.3'
-  const dir = scratchDir('original')
+  const start = `node_modules/${installedAs}`
+  if (!pkgs[start]) return null
+  const version = pkgs[start].version
+  const dir = scratchDir(installedAs.replace(/[@/]/g, '-'))
   try {
     fs.writeFileSync(path.join(dir, 'package.json'), '{"private":true}\n')
-    const r = spawnSync(npmBin(), ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', `@alicloud/pls-sdk@${version}`], { cwd: dir, encoding: 'utf8', timeout: 120_000 })
+    const r = spawnSync(npmBin(), ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', `${published}@${version}`], { cwd: dir, encoding: 'utf8', timeout: 120_000 })
     if (r.status === 0 && fs.existsSync(path.join(dir, 'node_modules'))) {
       const t = treeSize(path.join(dir, 'node_modules'))
-      return { packages: t.packages, bytes: t.disk, apparentBytes: t.apparent, version, method: `scratch npm install --offline @alicloud/pls-sdk@${version}; bytes = disk usage (du)` }
+      return { packages: t.packages, bytes: t.disk, apparentBytes: t.apparent, version, method: `scratch npm install --offline ${published}@${version}; bytes = disk usage (du)` }
     }
-    log(`note: scratch npm install of the original failed (${(r.stderr || '').trim().split('\n').pop()}); using package-lock.json`)
+    log(`note: scratch npm install of ${published} failed (${(r.stderr || '').trim().split('\n').pop()}); using package-lock.json`)
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
   // Fallback: the devDependency's tree as installed here.
-  if (!pkgs[start]) return null
   const seen = new Set()
   const resolve = (from, name) => {
     let base = from
@@ -490,7 +578,7 @@ function originalFootprint() {
     }
   }
   for (const loc of seen) if (fs.existsSync(path.join(root, loc))) own(path.join(root, loc))
-  return { packages: seen.size, bytes: disk, apparentBytes: apparent, version, method: 'package-lock.json tree of pls-sdk-original; bytes = disk usage (du)' }
+  return { packages: seen.size, bytes: disk, apparentBytes: apparent, version, method: `package-lock.json tree of ${installedAs}; bytes = disk usage (du)` }
 }
 
 function npmBin() {
@@ -535,9 +623,13 @@ function nativeFootprint() {
   }
 }
 
+// The long run compares the original with pls-native only: a million calls
+// per client is slow, and memory growth is the package's, whatever the signature.
+const LONG_CLIENTS = ['original', 'native']
+
 async function longRun(o, workers) {
   const out = {}
-  for (const which of CLIENTS) {
+  for (const which of LONG_CLIENTS.filter((c) => o.clients.includes(c))) {
     const w = workers[which]
     log(`-- long run, ${which}: ${o.longCalls} calls at ${o.longConcurrency} in flight (${o.longWarmupCalls} of them warm-up)`)
     const warm = await w.call('run', { concurrency: o.longConcurrency, calls: o.longWarmupCalls, record: false })
@@ -578,28 +670,29 @@ async function longRun(o, workers) {
 
 // ---------------------------------------------------------------- summary and table
 
+const FIGURES = ['throughput', 'p50Ms', 'p99Ms', 'cpuPerCallUs', 'cores', 'serverCores', 'serverCpuPerCallUs']
+
 function summarise(o, perLevel) {
   const levels = {}
-  for (const [level, { rounds, maxRSS }] of Object.entries(perLevel)) {
-    const fig = (which, key) => median(rounds.map((r) => r[which][key]))
-    const ratio = (key) => median(rounds.map((r) => r.native[key] / r.original[key]))
-    const entry = { maxRSS, ratio: {} }
-    for (const which of CLIENTS) {
-      entry[which] = {
-        throughput: fig(which, 'throughput'),
-        p50Ms: fig(which, 'p50Ms'),
-        p99Ms: fig(which, 'p99Ms'),
-        cpuPerCallUs: fig(which, 'cpuPerCallUs'),
-        cores: fig(which, 'cores'),
-        serverCores: fig(which, 'serverCores'),
-        serverCpuPerCallUs: fig(which, 'serverCpuPerCallUs'),
-        errors: rounds.reduce((n, r) => n + r[which].errors, 0),
-        calls: rounds.reduce((n, r) => n + r[which].calls, 0),
-      }
+  for (const [key, { spec, clients, rounds, maxRSS }] of Object.entries(perLevel)) {
+    const entry = { spec, maxRSS, ratio: {} }
+    for (const which of clients) {
+      entry[which] = Object.fromEntries(FIGURES.map((f) => [f, median(rounds.map((r) => r[which][f]))]))
+      entry[which].errors = rounds.reduce((n, r) => n + r[which].errors, 0)
+      entry[which].calls = rounds.reduce((n, r) => n + r[which].calls, 0)
     }
-    for (const key of ['throughput', 'p50Ms', 'p99Ms', 'cpuPerCallUs']) entry.ratio[key] = ratio(key)
-    entry.ratio.maxRSS = maxRSS.native / maxRSS.original
-    levels[level] = entry
+    // Per pair and figure: the median of the per-round ratios (paired, so
+    // drift cancels) and their spread over the rounds.
+    for (const [peer, ours] of o.pairs.filter((pair) => pair.every((c) => clients.includes(c)))) {
+      const pair = {}
+      for (const f of ['throughput', 'p50Ms', 'p99Ms', 'cpuPerCallUs']) {
+        const perRound = rounds.map((r) => r[ours][f] / r[peer][f]).filter(Number.isFinite)
+        pair[f] = { median: median(perRound), min: Math.min(...perRound), max: Math.max(...perRound), rounds: perRound }
+      }
+      pair.maxRSS = maxRSS[ours] / maxRSS[peer]
+      entry.ratio[`${ours}/${peer}`] = pair
+    }
+    levels[key] = entry
   }
   return levels
 }
@@ -610,68 +703,111 @@ function fmt(x, digits = 0) {
   return x.toFixed(digits)
 }
 
+function fmtRatio(r) {
+  if (r == null || !Number.isFinite(r)) return '-'
+  return r.toFixed(r < 0.1 ? 3 : 2) + 'x'
+}
+
+/** `4.87x` with one round, `4.87x (4.1-5.3)` with several: the median and the range of per-round ratios. */
+function fmtSpread(q) {
+  if (!q || q.median == null) return '-'
+  if (q.rounds.length < 2) return fmtRatio(q.median)
+  const d = (x) => x.toFixed(x < 0.1 ? 3 : x < 10 ? 2 : 1)
+  return `${fmtRatio(q.median)} (${d(q.min)}-${d(q.max)})`
+}
+
+/** The table a user reads: every client's figures, and pls-native against each peer. */
 function table(o, results) {
-  const rows = [['figure', 'original', 'pls-native', 'ratio', 'target', '']]
-  const check = (ratio, test) => (ratio == null ? '' : test(ratio) ? 'ok' : 'MISS')
-  const add = (name, a, b, ratio, digits, target = '', test = null) =>
-    rows.push([name, fmt(a, digits), fmt(b, digits), ratio == null ? '-' : ratio.toFixed(ratio < 0.1 ? 3 : 2) + 'x', target, test ? check(ratio, test) : ''])
+  const header = ['figure', ...o.clients.map((c) => LABEL[c]), ...o.pairs.map(([peer]) => `vs ${LABEL[peer]}`)]
+  const rows = [header]
+  const row = (name, values, ratios) => rows.push([name, ...values, ...ratios])
+  const perClient = (get, digits) => o.clients.map((c) => fmt(get(c), digits))
+  // A client left out of a level (it cannot open a new connection per call) shows n/a.
+  const perMeasured = (e, get, digits) => o.clients.map((c) => (e[c] ? fmt(get(e[c]), digits) : 'n/a'))
   const L = results.levels || {}
-  for (const level of o.levels) {
-    const e = L[level]
+  for (const spec of levelSpecs(o)) {
+    const e = L[spec.key]
     if (!e) continue
-    const key = level === 1 || level === 64 || level === 256
-    const tputTarget = level === 64 || level === 256 ? '>= 7x' : ''
-    add(`throughput @${level} (calls/s)`, e.original.throughput, e.native.throughput, e.ratio.throughput, 0, tputTarget, tputTarget ? (r) => r >= 7 : null)
-    if (key) {
-      const p50T = level === 1 ? '<= 0.5x' : ''
-      const p99Limit = { 1: 0.3, 64: 0.25, 256: 0.2 }[level]
-      const p99T = `<= ${p99Limit}x`
-      add(`  p50 @${level} (ms)`, e.original.p50Ms, e.native.p50Ms, e.ratio.p50Ms, 3, p50T, p50T ? (r) => r <= 0.5 : null)
-      add(`  p99 @${level} (ms)`, e.original.p99Ms, e.native.p99Ms, e.ratio.p99Ms, 3, p99T, (r) => r <= p99Limit)
-      const cpuT = level === 64 ? '<= 0.18x' : ''
-      add(`  client CPU/call @${level} (us)`, e.original.cpuPerCallUs, e.native.cpuPerCallUs, e.ratio.cpuPerCallUs, 1, cpuT, cpuT ? (r) => r <= 0.18 : null)
-      add(`  client cores @${level}`, e.original.cores, e.native.cores, e.native.cores / e.original.cores, 2)
-      add(`  server cores @${level}`, e.original.serverCores, e.native.serverCores, null, 2)
-      add(`  server CPU/call @${level} (us)`, e.original.serverCpuPerCallUs, e.native.serverCpuPerCallUs, null, 1)
+    const at = spec.newConnections ? `new conn. @${spec.level}` : `@${spec.level}`
+    const ratios = (f) => o.pairs.map(([peer, ours]) => {
+      const pair = e.ratio[`${ours}/${peer}`]
+      return pair ? fmtSpread(pair[f]) : 'n/a'
+    })
+    row(`throughput ${at} (calls/s)`, perMeasured(e, (x) => x.throughput, 0), ratios('throughput'))
+    if (spec.newConnections || [1, 64, 256].includes(spec.level)) {
+      row(`  p50 ${at} (ms)`, perMeasured(e, (x) => x.p50Ms, 3), ratios('p50Ms'))
+      row(`  p99 ${at} (ms)`, perMeasured(e, (x) => x.p99Ms, 3), ratios('p99Ms'))
+      row(`  client CPU/call ${at} (us)`, perMeasured(e, (x) => x.cpuPerCallUs, 1), ratios('cpuPerCallUs'))
+      row(`  client cores ${at}`, perMeasured(e, (x) => x.cores, 2), o.pairs.map(() => ''))
+      row(`  server CPU/call ${at} (us)`, perMeasured(e, (x) => x.serverCpuPerCallUs, 1), o.pairs.map(() => ''))
     }
   }
+  const pairRatio = (value) => o.pairs.map(([peer, ours]) => fmtRatio(value(ours) / value(peer)))
   const rssLevel = o.levels.includes(256) ? 256 : o.levels[o.levels.length - 1]
-  if (L[rssLevel]) {
-    const m = L[rssLevel].maxRSS
-    add(`peak RSS up to @${rssLevel} (MB)`, MB(m.original), MB(m.native), m.native / m.original, 1, '< 1x', (r) => r < 1)
+  for (const level of new Set([rssLevel, o.levels[o.levels.length - 1]])) {
+    const e = L[String(level)]
+    if (e) row(`peak RSS up to @${level} (MB)`, perClient((c) => MB(e.maxRSS[c]), 1), pairRatio((c) => e.maxRSS[c]))
   }
-  const top = o.levels[o.levels.length - 1]
-  if (top !== rssLevel && L[top]) {
-    const m = L[top].maxRSS
-    add(`peak RSS up to @${top} (MB)`, MB(m.original), MB(m.native), m.native / m.original, 1)
-  }
+  // Package-wide figures sit under the first client of each package.
+  const firstOfPackage = (c) => o.clients.find((x) => PACKAGE_OF[x] === PACKAGE_OF[c]) === c
+  const perPackage = (get, digits) => o.clients.map((c) => (firstOfPackage(c) ? fmt(get(PACKAGE_OF[c]), digits) : ''))
+  const packageRatio = (get) => o.pairs.map(([peer, ours]) => fmtRatio(get(PACKAGE_OF[ours]) / get(PACKAGE_OF[peer])))
   if (results.require) {
-    const q = results.require
-    rows.push(['require() over `node -e 0` (ms)', fmt(q.original.overBareMs, 1), fmt(q.native.overBareMs, 1), (q.native.overBareMs / q.original.overBareMs).toFixed(2) + 'x', '<= 5 ms', q.native.overBareMs <= 5 ? 'ok' : 'MISS'])
+    const over = (p) => results.require[p] && results.require[p].overBareMs
+    row('require() over `node -e 0` (ms)', perPackage(over, 1), packageRatio(over))
   }
   if (results.construct) {
-    const c = results.construct
-    rows.push(['new PLSClient() after the first (us)', fmt(c.original.usPerClient, 2), fmt(c.native.usPerClient, 2), (c.native.usPerClient / c.original.usPerClient).toFixed(2) + 'x', '<= 50 us', c.native.usPerClient <= 50 ? 'ok' : 'MISS'])
+    const us = (c) => results.construct[c] && results.construct[c].usPerClient
+    row('new client after the first (us)', perClient(us, 2), pairRatio(us))
   }
   if (results.footprint) {
     const f = results.footprint
-    if (f.original) {
-      // The package and the one platform package npm picks for the machine.
-      const noDeps = f.native.packages === 2 && !(f.native.runtimeDependencies || []).length
-      rows.push(['installed packages', String(f.original.packages), String(f.native.packages), (f.native.packages / f.original.packages).toFixed(2) + 'x', '2, no deps', noDeps ? 'ok' : 'MISS'])
-      rows.push(['installed size, du (MB)', fmt(MB(f.original.bytes), 1), fmt(MB(f.native.bytes), 1), (f.native.bytes / f.original.bytes).toFixed(2) + 'x', '', ''])
-    }
+    const packages = (p) => f[p] && f[p].packages
+    const size = (p) => f[p] && MB(f[p].bytes)
+    row('installed packages', perPackage(packages, 0), packageRatio(packages))
+    row('installed size, du (MB)', perPackage(size, 1), packageRatio(size))
   }
   if (results.long) {
     const l = results.long
-    add('long run: throughput (calls/s)', l.original.throughput, l.native.throughput, l.native.throughput / l.original.throughput, 0)
-    add('long run: RSS after warm-up (MB)', MB(l.original.rssAfterWarmupGc), MB(l.native.rssAfterWarmupGc), null, 1)
-    add('long run: RSS growth after GC (MB)', MB(l.original.growthAfterGcBytes), MB(l.native.growthAfterGcBytes), null, 1, '~0')
-    add('long run: RSS growth, sampled (MB)', MB(l.original.growthSampledBytes), MB(l.native.growthSampledBytes), null, 1, '~0')
+    const has = (c) => l[c] != null
+    const longRow = (name, get, digits) => row(name, o.clients.map((c) => (has(c) ? fmt(get(l[c]), digits) : '')), o.pairs.map(() => ''))
+    longRow('long run: throughput (calls/s)', (x) => x.throughput, 0)
+    longRow('long run: RSS after warm-up (MB)', (x) => MB(x.rssAfterWarmupGc), 1)
+    longRow('long run: RSS growth after GC (MB)', (x) => MB(x.growthAfterGcBytes), 1)
+    longRow('long run: RSS growth, sampled (MB)', (x) => MB(x.growthSampledBytes), 1)
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)))
+  const widths = header.map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)))
   const line = (r) => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ').trimEnd()
-  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n')
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n')
+}
+
+/**
+ * The project's own performance targets, against the original: printed for
+ * the team after the table (they are goals, not figures users need).
+ */
+function targets(o, results) {
+  if (!o.pairs.some(([peer]) => peer === 'original')) return ''
+  const L = results.levels || {}
+  const ratio = (level, f) => {
+    const e = L[String(level)]
+    return e ? e.ratio['native/original'][f].median : null
+  }
+  const checks = [
+    ['p50 @1', ratio(1, 'p50Ms'), '<=', 0.5],
+    ['p99 @1', ratio(1, 'p99Ms'), '<=', 0.3],
+    ['throughput @64', ratio(64, 'throughput'), '>=', 7],
+    ['p99 @64', ratio(64, 'p99Ms'), '<=', 0.25],
+    ['client CPU/call @64', ratio(64, 'cpuPerCallUs'), '<=', 0.18],
+    ['throughput @256', ratio(256, 'throughput'), '>=', 7],
+    ['p99 @256', ratio(256, 'p99Ms'), '<=', 0.2],
+  ].filter(([, r]) => r != null)
+  const lines = checks.map(([name, r, op, limit]) => {
+    const ok = op === '<=' ? r <= limit : r >= limit
+    return `  ${name.padEnd(20)} ${fmtRatio(r).padStart(7)}  target ${op} ${limit}x  ${ok ? 'ok' : 'MISS'}`
+  })
+  const req = results.require && results.require.native
+  if (req) lines.push(`  ${'require()'.padEnd(20)} ${fmt(req.overBareMs, 1).padStart(4)} ms  target <= 5 ms  ${req.overBareMs <= 5 ? 'ok' : 'MISS'}`)
+  return lines.length ? `targets (pls-native against the original):\n${lines.join('\n')}` : ''
 }
 
 // ---------------------------------------------------------------- main
@@ -679,8 +815,15 @@ function table(o, results) {
 async function main() {
   const o = parseArgs(process.argv.slice(2))
   const addon = checkAddon(o)
+  let scratch = null
+  if (o.tls) {
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pls-bench-tls-'))
+    o.caFile = path.join(scratch, 'ca.pem')
+  }
   const serverSpec = buildServer(o)
   const server = await startServer(serverSpec)
+  // Over HTTPS every client trusts the server's throwaway CA the same way.
+  const clientEnv = o.tls ? { NODE_EXTRA_CA_CERTS: o.caFile } : {}
   const started = Date.now()
   const workers = {}
   let killed = false
@@ -689,6 +832,7 @@ async function main() {
     killed = true
     for (const w of Object.values(workers)) w.child.kill('SIGKILL')
     server.child.kill('SIGINT')
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true })
   }
   process.on('SIGINT', () => {
     cleanup()
@@ -696,49 +840,69 @@ async function main() {
   })
   try {
     log(`server: ${o.server} (${serverSpec.bin}) at ${server.url}, pid ${server.pid}, ${o.serverThreads} thread(s)`)
-    for (const which of CLIENTS) workers[which] = await startWorker(which, server.url)
+    for (const which of o.clients) workers[which] = await startWorker(which, server.url, clientEnv)
 
-    // A sanity call each: both must succeed against this server.
-    for (const which of CLIENTS) {
+    // Sanity calls: every client must succeed against this server, and at
+    // the new-connection levels must really open a connection per call.
+    const port = Number(new URL(server.url).port)
+    for (const which of o.clients) {
       const r = await workers[which].call('run', { concurrency: 1, calls: 3 })
       if (r.errors) throw new Error(`${which} cannot call the server: ${r.firstError}`)
+      if (o.newConnectionLevels.length === 0 || KEEP_ALIVE_ONLY.has(which)) continue
+      const before = socketsOnPort(port)
+      const fresh = await workers[which].call('run', { concurrency: 1, calls: 20, newConnections: true })
+      if (fresh.errors) throw new Error(`${which} cannot call the server on new connections: ${fresh.firstError}`)
+      // Each closed connection leaves at least one end listed in TIME_WAIT.
+      const listed = before == null ? null : socketsOnPort(port) - before
+      if (listed != null && listed < 20) throw new Error(`${which}: 20 calls that should each open a connection left ${listed} sockets`)
     }
 
     const results = {
       date: new Date().toISOString(),
       command: `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
       machine: { cpus: os.cpus().length, model: os.cpus()[0] && os.cpus()[0].model, node: process.version, platform: `${process.platform}-${process.arch}`, loadavg: os.loadavg() },
-      options: { ...o, out: path.relative(root, o.out) },
+      options: { ...o, out: path.relative(root, o.out), caFile: undefined },
       addon,
-      server: { kind: o.server, bin: path.relative(root, serverSpec.bin), threads: o.serverThreads },
+      server: { kind: o.server, bin: path.relative(root, serverSpec.bin), threads: o.serverThreads, tls: o.tls },
     }
 
     if (!o.longOnly) {
       const perLevel = await measureLevels(o, workers, server)
       results.levels = summarise(o, perLevel)
       results.raw = perLevel
-      log('-- new PLSClient()')
+      log('-- new client()')
       results.construct = {}
-      for (const which of CLIENTS) results.construct[which] = await workers[which].call('construct', {})
+      for (const which of o.clients) results.construct[which] = await workers[which].call('construct', {})
     }
     if (o.long) results.long = await longRun(o, workers)
-    for (const which of CLIENTS) await stopWorker(workers[which])
-    delete workers.original
-    delete workers.native
+    for (const which of o.clients) {
+      await stopWorker(workers[which])
+      delete workers[which]
+    }
 
     if (!o.longOnly) {
       log(`-- require() time: ${o.spawns} spawns per variant, interleaved`)
       results.require = requireTimes(o)
-      results.footprint = { original: originalFootprint(), native: nativeFootprint() }
+      const packages = new Set(o.clients.map((c) => PACKAGE_OF[c]))
+      results.footprint = {
+        original: packages.has('original') ? peerFootprint('pls-sdk-original', '@alicloud/pls-sdk') : null,
+        tea: packages.has('tea') ? peerFootprint('@alicloud/openapi-client', '@alicloud/openapi-client') : null,
+        native: packages.has('native') ? nativeFootprint() : null,
+      }
     }
     results.seconds = (Date.now() - started) / 1000
 
     const text = table(o, results)
     results.table = text
+    results.targets = targets(o, results)
     fs.mkdirSync(path.dirname(o.out), { recursive: true })
     fs.writeFileSync(o.out, JSON.stringify(results, null, 2) + '\n')
-    console.log(`\n${results.command}  (${results.machine.cpus} CPUs, node ${process.version}, server: ${o.server} with ${o.serverThreads} thread(s); ${o.longOnly ? 'long run only' : `medians of ${o.rounds} alternating rounds of ${o.seconds} s; ratio = median of per-round pls-native/original`})\n`)
+    const how = o.longOnly
+      ? 'long run only'
+      : `medians of ${o.rounds} alternating rounds of ${o.seconds} s; a ratio is pls-native / peer, the median of per-round ratios (range over rounds)`
+    console.log(`\n${results.command}  (${results.machine.cpus} CPUs, node ${process.version}, ${o.tls ? 'HTTPS' : 'HTTP'}, server: ${o.server} with ${o.serverThreads} thread(s); ${how})\n`)
     console.log(text)
+    if (results.targets) console.log(`\n${results.targets}`)
     console.log(`\nwritten: ${path.relative(process.cwd(), o.out)} (${results.seconds.toFixed(0)} s)`)
   } finally {
     cleanup()

@@ -1,41 +1,95 @@
 'use strict'
 // One client in its own process, driven by bench/run.js over IPC, so CPU
 // time (process.cpuUsage: every thread, tokio's included) and RSS are this
-// client's alone.  `node bench/worker.js original|native URL`
+// client's alone.  `node bench/worker.js CLIENT URL` (CLIENT: a key of KINDS)
 const path = require('node:path')
 const { performance } = require('node:perf_hooks')
 
 const [which, url] = process.argv.slice(2)
 const KEYS = { accessKeyId: 'yourAccessKeyId', secretAccessKey: 'yourAccessKeySecret' }
+const BIND = () => ({
+  PoolKey: 'FC100000000000001',
+  PhoneNoA: '18040580000',
+  PhoneNoB: '13871140000',
+  Expiration: '2030-08-05 12:00:00',
+})
+const HTTPS = url.startsWith('https://')
 
-function load() {
-  if (which === 'original') {
+// Each client: `make()` builds one as an application would, `bind(client,
+// fresh)` makes one BindAxb call with a fresh params object; with `fresh`, the
+// call opens a new connection (keep-alive off, in each client's own terms).
+// Over HTTPS the throwaway CA reaches every client through
+// NODE_EXTRA_CA_CERTS, which Node and pls-native both read.
+const KINDS = {
+  // @alicloud/pls-sdk 1.0.3 (pop-core underneath). Its endpoint is fixed at
+  // http://dyplsapi.aliyuncs.com; pointing it at the server means replacing
+  // the endpoint and, for https, the keep-alive agent its constructor would
+  // have made for an https endpoint.
+  original() {
     const PLSClient = require('pls-sdk-original')
-    return () => {
-      const client = new PLSClient(KEYS)
-      client.dyplsapiClient.endpoint = url
-      return client
+    const transport = HTTPS ? require('node:https') : require('node:http')
+    const oneShot = new transport.Agent({ keepAlive: false })
+    return {
+      make() {
+        const client = new PLSClient(KEYS)
+        client.dyplsapiClient.endpoint = url
+        if (HTTPS) client.dyplsapiClient.keepAliveAgent = new transport.Agent({ keepAlive: true, keepAliveMsecs: 3000 })
+        return client
+      },
+      bind: (client, fresh) => client.bindAxb(BIND(), fresh ? { agent: oneShot } : undefined),
     }
-  }
-  if (which === 'native') {
-    const PLSClient = require(path.resolve(__dirname, '..'))
-    return () => new PLSClient({ ...KEYS, endpoint: url })
-  }
-  throw new Error(`unknown client ${which}`)
+  },
+  // Aliyun's current runtime: @alicloud/openapi-client's callApi, which every
+  // generated @alicloud/<product>2017xxxx client calls, with Params, the
+  // request and RuntimeOptions built per call as the generated code does.
+  'tea-v2': () => tea('v2'),
+  'tea-acs3': () => tea('ACS3-HMAC-SHA256'),
+  native: () => native({}),
+  'native-acs3': () => native({ signatureAlgorithm: 'ACS3-HMAC-SHA256' }),
 }
 
-const make = load()
+function tea(signatureAlgorithm) {
+  const OpenApi = require('@alicloud/openapi-client')
+  const Util = require('@alicloud/tea-util')
+  const { host, protocol } = new URL(url)
+  return {
+    make: () =>
+      new OpenApi.default(
+        new OpenApi.Config({ ...KEYS, accessKeySecret: KEYS.secretAccessKey, endpoint: host, protocol: protocol.slice(0, -1), signatureAlgorithm }),
+      ),
+    bind(client) {
+      const params = new OpenApi.Params({
+        action: 'BindAxb',
+        version: '2017-05-25',
+        protocol: HTTPS ? 'HTTPS' : 'HTTP',
+        pathname: '/',
+        method: 'POST',
+        authType: 'AK',
+        style: 'RPC',
+        reqBodyType: 'formData',
+        bodyType: 'json',
+      })
+      const request = new OpenApi.OpenApiRequest({ query: BIND() })
+      return client.callApi(params, request, new Util.RuntimeOptions({}))
+    },
+  }
+}
+
+function native(extra) {
+  const PLSClient = require(path.resolve(__dirname, '..'))
+  const fresh = new PLSClient({ ...KEYS, ...extra, endpoint: url, keepAlive: false })
+  return {
+    make: () => new PLSClient({ ...KEYS, ...extra, endpoint: url }),
+    bind: (client, wantFresh) => (wantFresh ? fresh : client).bindAxb(BIND()),
+  }
+}
+
+if (!KINDS[which]) throw new Error(`unknown client ${which}; one of ${Object.keys(KINDS).join(', ')}`)
+const kind = KINDS[which]()
+const make = kind.make
 const client = make()
-
-// A fresh params object per call, as an application would pass.
-function call() {
-  return client.bindAxb({
-    PoolKey: 'FC100000000000001',
-    PhoneNoA: '18040580000',
-    PhoneNoB: '13871140000',
-    Expiration: '2030-08-05 12:00:00',
-  })
-}
+let fresh = false
+const call = () => kind.bind(client, fresh)
 
 function rss() {
   return process.memoryUsage.rss()
@@ -45,7 +99,8 @@ function rss() {
  * `concurrency` lanes, each awaiting one call at a time, until `ms` have
  * passed or `calls` have been issued. Latencies (ms) are recorded when asked.
  */
-async function run({ concurrency, ms = Infinity, calls = Infinity, record = true, sampleRssMs = 0 }) {
+async function run({ concurrency, ms = Infinity, calls = Infinity, record = true, sampleRssMs = 0, newConnections = false }) {
+  fresh = newConnections
   let issued = 0
   let done = 0
   let errors = 0
