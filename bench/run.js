@@ -692,6 +692,8 @@ function summarise(o, perLevel) {
       pair.maxRSS = maxRSS[ours] / maxRSS[peer]
       entry.ratio[`${ours}/${peer}`] = pair
     }
+    // Every round as measured, for a look at the spread (user and system CPU apart).
+    entry.rounds = rounds
     levels[key] = entry
   }
   return levels
