@@ -7,7 +7,6 @@
 //      npm installs as an optional dependency, picking it by os/cpu/libc.
 // Anything else throws one error that says what was tried, the likely cause
 // and what to do about it.
-const { execFileSync } = require('node:child_process')
 const path = require('node:path')
 
 const PACKAGE = 'pls-native'
@@ -51,6 +50,8 @@ function muslFromReport() {
 // exiting 1), glibc's prints "GNU libc".
 function muslFromLdd() {
   try {
+    // Required here: loading child_process costs a few ms of every require().
+    const { execFileSync } = require('node:child_process')
     return execFileSync('ldd', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).includes('musl')
   } catch (err) {
     return `${err.stdout || ''}${err.stderr || ''}`.includes('musl')
