@@ -257,13 +257,13 @@ test('keepAlive: false opens a connection per call; by default one is reused; ma
   // The connection goes back to the pool from a task of its own once the
   // answer is read; a call made in that same instant may open another (under
   // qemu it did), so calls in sequence leave it a moment.
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 50))
+  const letItReturn = () => new Promise((resolve) => setTimeout(resolve, 50))
   try {
     const pooled = new PLSClient({ ...EMU_KEYS, endpoint: front.url })
-    for (let i = 0; i < 5; i++) await pooled.bindAxb(nextBind()).then(settle)
+    for (let i = 0; i < 5; i++) await pooled.bindAxb(nextBind()).then(letItReturn)
     assert.equal(connections(), 1)
     const unpooled = new PLSClient({ ...EMU_KEYS, endpoint: front.url, keepAlive: false })
-    for (let i = 0; i < 5; i++) await unpooled.bindAxb(nextBind()).then(settle)
+    for (let i = 0; i < 5; i++) await unpooled.bindAxb(nextBind()).then(letItReturn)
     assert.equal(connections(), 6)
 
     // Two bursts of four: the default keeps all four connections between
@@ -271,7 +271,7 @@ test('keepAlive: false opens a connection per call; by default one is reused; ma
     const bursts = async (client) => {
       const start = connections()
       const burst = () => Promise.all(Array.from({ length: 4 }, () => client.bindAxb(nextBind())))
-      await burst().then(settle)
+      await burst().then(letItReturn)
       const opened = connections() - start
       await burst()
       return [opened, connections() - start - opened]

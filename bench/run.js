@@ -339,8 +339,8 @@ function procCpuSeconds(pid) {
 /**
  * TCP connections this machine has opened so far (`ActiveOpens` in
  * /proc/net/snmp), or null off Linux. A count rather than a look at the
- * socket table: a client that resets its connections (Node does, closing a
- * TLS socket with the server's session tickets unread) leaves nothing listed.
+ * socket table: a client that resets its connections leaves nothing listed
+ * (Node resets the TLS connections it closes: OutRsts grows as ActiveOpens).
  */
 function tcpActiveOpens() {
   let text
